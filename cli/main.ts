@@ -1,0 +1,43 @@
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { VERSION } from "../lib/build-info.js";
+import { CliExit } from "../lib/cli-exit.js";
+import { ConfigError } from "../lib/config-loader.js";
+import { openmetricsCommand } from "./commands/openmetrics.js";
+
+// One entry point for every service and tool, the way promtool and kubectl work.
+// Each subcommand lives in cli/commands/<name>.ts and only parses flags before handing over.
+export async function main(argv: string[]): Promise<void> {
+  const cli = yargs(argv)
+    .scriptName("floorsense")
+    .usage("$0 <command> [options]\n\nSee and foresee what factory machines do.")
+    .command(openmetricsCommand)
+    .demandCommand(1, "Name a command; `floorsense --help` lists them.")
+    .strict()
+    .recommendCommands()
+    .version(VERSION)
+    .alias("h", "help")
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((message, error, instance) => {
+      if (error) throw error;
+      instance.showHelp("error");
+      console.error(`\n${message}`);
+      process.exit(2);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (error) {
+    if (error instanceof CliExit) {
+      if (error.message) console.error(error.message);
+      process.exit(error.exitCode);
+    }
+    if (error instanceof ConfigError) {
+      console.error(`floorsense: invalid configuration\n${error.message}`);
+      process.exit(2);
+    }
+    console.error(`floorsense: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  }
+}
+
+await main(hideBin(process.argv));

@@ -3,7 +3,14 @@ import { hideBin } from "yargs/helpers";
 import { VERSION } from "../lib/build-info.js";
 import { CliExit } from "../lib/cli-exit.js";
 import { ConfigError } from "../lib/config-loader.js";
+import { bridgeCommand } from "./commands/bridge.js";
+import { brokerCommand } from "./commands/broker.js";
+import { credentialsCommand } from "./commands/credentials.js";
+import { machineCommand } from "./commands/machine.js";
+import { exporterCommand } from "./commands/exporter.js";
 import { openmetricsCommand } from "./commands/openmetrics.js";
+import { tenantCommand } from "./commands/tenant.js";
+import { predictorCommand } from "./commands/predictor.js";
 
 // One entry point for every service and tool, the way promtool and kubectl work.
 // Each subcommand lives in cli/commands/<name>.ts and only parses flags before handing over.
@@ -12,6 +19,13 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName("floorsense")
     .usage("$0 <command> [options]\n\nSee and foresee what factory machines do.")
     .command(openmetricsCommand)
+    .command(exporterCommand)
+    .command(predictorCommand)
+    .command(brokerCommand)
+    .command(bridgeCommand)
+    .command(tenantCommand)
+    .command(machineCommand)
+    .command(credentialsCommand)
     .demandCommand(1, "Name a command; `floorsense --help` lists them.")
     .strict()
     .recommendCommands()

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./binaries.js";
@@ -12,6 +12,11 @@ export interface PrometheusOptions {
   flags?: string[];
   /** Extra files written next to the config (rule files), name → content. */
   files?: Record<string, string>;
+  /**
+   * Runs before Prometheus starts, with the TSDB folder (created, empty): e.g. to backfill history
+   * there with `promtool tsdb create-blocks-from openmetrics FILE <dataDir>`.
+   */
+  beforeStart?: (dataDir: string) => void | Promise<void>;
 }
 
 export interface Prometheus {
@@ -35,6 +40,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const dir = mkdtempSync(join(tmpdir(), "floorsense-prometheus-"));
   writeFileSync(join(dir, "prometheus.yml"), options.config);
   for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), content);
+  if (options.beforeStart) {
+    mkdirSync(join(dir, "data"), { recursive: true });
+    await options.beforeStart(join(dir, "data"));
+  }
   const process = startProcess(binary, [
     `--config.file=${join(dir, "prometheus.yml")}`,
     `--storage.tsdb.path=${join(dir, "data")}`,

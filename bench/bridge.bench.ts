@@ -1,0 +1,313 @@
+/**
+ * The ingest bridge next to its references, measured in the same run (npm run bench:bridge):
+ *
+ * 1. Ingest: DEVICES SDM630-like devices (54 samples, ~7.8 KB of OpenMetrics per reading) publish
+ *    CYCLES readings each at QoS 1 through a real Mosquitto, as fast as the broker takes them. The
+ *    consumer holds a persistent session, so the broker queues whatever it has not yet taken: the
+ *    rate is messages / (time from the first publish to the consumer's last message), and every
+ *    message must arrive (no loss). Consumers: `mosquitto_sub` (the ceiling of this publisher,
+ *    broker and machine), `floorsense bridge`, and `prometheus-mqtt-exporter` (mqtt2prometheus) fed
+ *    the same readings as JSON, when installed.
+ * 2. Render: a tenant endpoint with 100 000 and 1 000 000 series, OpenMetrics with timestamps, next
+ *    to prom-client's registry.metrics() for the same series.
+ * 3. Memory: resident bytes per stored series at 1 000 000 series, store vs prom-client, each in a
+ *    fresh process.
+ *
+ * Environment: DEVICES (1000), CYCLES (20), RENDER_SERIES ("100000,1000000").
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { renderTenantChunks } from "../ingest-bridge/exposition.js";
+import { SeriesStore } from "../ingest-bridge/series-store.js";
+import { findBinary } from "../test/support/binaries.js";
+import { startMosquitto } from "../test/support/mosquitto.js";
+import { freePort } from "../test/support/ports.js";
+import { eventually, startProcess } from "../test/support/processes.js";
+import { JSON_KEYS, SAMPLES_PER_READING } from "./bridge-payload.js";
+import { deviceFamilies, fillPromClient, SERIES_PER_DEVICE } from "./bridge-series.js";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const DEVICES = Number(process.env.DEVICES ?? 1000);
+const CYCLES = Number(process.env.CYCLES ?? 20);
+const RENDER_SERIES = (process.env.RENDER_SERIES ?? "100000,1000000").split(",").map(Number);
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(" ")} exited ${code}`)),
+    );
+  });
+}
+
+async function publish(url: string, devices: number, cycles: number, format: "om" | "json") {
+  const out = await run(process.execPath, [
+    "--import",
+    "tsx",
+    "bench/bridge-publisher.ts",
+    url,
+    String(devices),
+    String(cycles),
+    format,
+  ]);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as {
+    start: number;
+    end: number;
+    messages: number;
+    bytes: number;
+  };
+}
+
+async function metricValue(url: string, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const match = pattern.exec(line);
+    if (match) sum += Number(match[1]);
+  }
+  return sum;
+}
+
+interface Rate {
+  messages: number;
+  seconds: number;
+  perSecond: number;
+}
+
+const rate = (messages: number, startMs: number, endMs: number): Rate => ({
+  messages,
+  seconds: (endMs - startMs) / 1000,
+  perSecond: messages / ((endMs - startMs) / 1000),
+});
+
+async function ingestBenchmarks() {
+  const broker = await startMosquitto({ extraConfig: ["max_queued_messages 0", "max_queued_bytes 0"] });
+  const total = DEVICES * CYCLES;
+  const results: Record<string, Rate & { samplesPerSecond: number }> = {};
+  try {
+    // Ceiling: mosquitto_sub with a persistent session, exiting after the last message.
+    {
+      const sub = startProcess("mosquitto_sub", [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(broker.port),
+        "-V",
+        "5",
+        "-q",
+        "1",
+        "-c",
+        "-x",
+        "600",
+        "-i",
+        "bench-ceiling",
+        "-t",
+        "floorsense/v1/#",
+        "-C",
+        String(total),
+      ]);
+      await new Promise((r) => setTimeout(r, 500));
+      const published = await publish(broker.url, DEVICES, CYCLES, "om");
+      const code = await Promise.race([
+        sub.exited,
+        new Promise((r) => setTimeout(() => r("timeout"), 120_000)),
+      ]);
+      if (code !== 0)
+        throw new Error(`mosquitto_sub did not receive all ${total} messages (${String(code)})`);
+      const r = rate(total, published.start, Date.now());
+      results["mosquitto_sub (ceiling)"] = { ...r, samplesPerSecond: r.perSecond * SAMPLES_PER_READING };
+      console.log(`payload: ${published.bytes} bytes, ${SAMPLES_PER_READING} samples`);
+    }
+    // floorsense bridge, as `floorsense bridge` runs it (compiled, own process).
+    {
+      const dir = mkdtempSync(join(tmpdir(), "floorsense-bench-bridge-"));
+      const port = await freePort();
+      writeFileSync(
+        join(dir, "bridge.yaml"),
+        `mqtt:\n  url: ${broker.url}\n  client_id: bench-bridge\ntenants:\n  acme:\n    bearer_token: bench-token-0123456789\nlimits:\n  max_sample_age: 1d\nweb:\n  listen_address: 127.0.0.1:${port}\nlog_level: warn\n`,
+      );
+      const bridge = startProcess(process.execPath, [
+        join(ROOT, "bin/floorsense.js"),
+        "bridge",
+        "--config",
+        join(dir, "bridge.yaml"),
+      ]);
+      const metrics = `http://127.0.0.1:${port}/metrics`;
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+        20_000,
+        "bridge ready",
+      );
+      const published = await publish(broker.url, DEVICES, CYCLES, "om");
+      await eventually(
+        async () => (await metricValue(metrics, /^floorsense_bridge_messages_total (\S+)/)) >= total,
+        180_000,
+        `bridge received ${total} messages`,
+      );
+      const end = Date.now();
+      const samples = await metricValue(metrics, /^floorsense_bridge_samples_ingested_total\{[^}]*\} (\S+)/);
+      const rejected = await metricValue(
+        metrics,
+        /^floorsense_bridge_payloads_rejected_total\{[^}]*\} (\S+)/,
+      );
+      if (samples !== total * SAMPLES_PER_READING || rejected !== 0) {
+        throw new Error(
+          `bridge lost data: ${samples} samples of ${total * SAMPLES_PER_READING}, ${rejected} rejected`,
+        );
+      }
+      const r = rate(total, published.start, end);
+      results["floorsense bridge"] = { ...r, samplesPerSecond: samples / r.seconds };
+      await bridge.stop();
+    }
+    // mqtt2prometheus (Debian prometheus-mqtt-exporter), JSON readings, QoS 1.
+    if (findBinary("prometheus-mqtt-exporter")) {
+      const dir = mkdtempSync(join(tmpdir(), "floorsense-bench-m2p-"));
+      const port = await freePort();
+      const metricsYaml = JSON_KEYS.map(
+        (key) => `  - prom_name: ${key}\n    mqtt_name: ${key}\n    help: ${key}\n    type: gauge\n`,
+      ).join("");
+      writeFileSync(
+        join(dir, "m2p.yaml"),
+        `mqtt:\n  server: tcp://127.0.0.1:${broker.port}\n  topic_path: bench/json/+\n  qos: 1\n  client_id: bench-m2p\ncache:\n  timeout: 60m\nmetrics:\n${metricsYaml}`,
+      );
+      const exporter = startProcess(findBinary("prometheus-mqtt-exporter")!, [
+        "-config",
+        join(dir, "m2p.yaml"),
+        "-listen-address",
+        "127.0.0.1",
+        "-listen-port",
+        String(port),
+        "-log-level",
+        "error",
+      ]);
+      const metrics = `http://127.0.0.1:${port}/metrics`;
+      await eventually(
+        async () => (await fetch(metrics).catch(() => undefined))?.ok,
+        20_000,
+        "mqtt2prometheus up",
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const m2pCycles = Math.max(1, Math.round(CYCLES / 4));
+      const m2pTotal = DEVICES * m2pCycles;
+      const published = await publish(broker.url, DEVICES, m2pCycles, "json");
+      await eventually(
+        async () =>
+          (await metricValue(metrics, /^received_messages\{[^}]*status="success"[^}]*\} (\S+)/)) >= m2pTotal,
+        180_000,
+        `mqtt2prometheus received ${m2pTotal}`,
+      );
+      const r = rate(m2pTotal, published.start, Date.now());
+      results["prometheus-mqtt-exporter (JSON)"] = { ...r, samplesPerSecond: r.perSecond * JSON_KEYS.length };
+      await exporter.stop();
+    } else {
+      console.log(
+        "prometheus-mqtt-exporter not installed: skipped (apt-get install -y prometheus-mqtt-exporter)",
+      );
+    }
+  } finally {
+    await broker.stop();
+  }
+  return results;
+}
+
+async function renderBenchmarks() {
+  const rows: Array<{ series: number; bridgeSeconds: number; promClientSeconds: number; bytes: number }> = [];
+  const perDevice = Array.from({ length: 64 }, (_, d) => deviceFamilies(d));
+  for (const series of RENDER_SERIES) {
+    const devices = Math.round(series / SERIES_PER_DEVICE);
+    const store = new SeriesStore({
+      maxSeriesPerTenant: 1e9,
+      maxSeriesPerDevice: 1e6,
+      maxSampleAgeMs: Number.MAX_SAFE_INTEGER,
+      maxSampleFutureMs: Number.MAX_SAFE_INTEGER,
+    });
+    for (let d = 0; d < devices; d++) {
+      store.write(
+        { tenant: "acme", site: "plant1", machine: `m${d}`, device: "sdm630" },
+        perDevice[d % 64]!,
+        Date.now(),
+      );
+    }
+    const best = async (fn: () => unknown, rounds: number) => {
+      let fastest = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < rounds; i++) {
+        const t = performance.now();
+        await fn();
+        fastest = Math.min(fastest, performance.now() - t);
+      }
+      return fastest / 1000;
+    };
+    let bytes = 0;
+    const bridgeSeconds = await best(() => {
+      bytes = renderTenantChunks(store.tenant("acme"), "openmetrics", true).reduce((n, c) => n + c.length, 0);
+    }, 3);
+    const registry = fillPromClient(devices, (d) => perDevice[d % 64]!);
+    const promClientSeconds = await best(() => registry.metrics(), 2);
+    rows.push({ series: store.seriesCount(), bridgeSeconds, promClientSeconds, bytes });
+    registry.clear();
+  }
+  return rows;
+}
+
+async function memoryBenchmarks() {
+  const measure = async (kind: string) =>
+    JSON.parse(
+      (
+        await run(process.execPath, [
+          "--expose-gc",
+          "--import",
+          "tsx",
+          "bench/bridge-memory.ts",
+          kind,
+          "1000000",
+        ])
+      ).trim(),
+    ) as { series: number; rssPerSeries: number; heapPerSeries: number };
+  return { store: await measure("store"), promClient: await measure("prom-client") };
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+console.log(`floorsense bridge benchmark: ${DEVICES} devices × ${CYCLES} cycles, Node ${process.version}\n`);
+const ingest = await ingestBenchmarks();
+console.log("ingest at QoS 1 through Mosquitto (no loss: every message and sample counted)");
+const ceiling = ingest["mosquitto_sub (ceiling)"]!;
+for (const [name, r] of Object.entries(ingest)) {
+  console.log(
+    `  ${name.padEnd(34)} ${fmt(r.perSecond).padStart(7)} msg/s  ${fmt(r.samplesPerSecond).padStart(10)} samples/s  (${r.messages} msgs in ${fmt(r.seconds, 2)} s)`,
+  );
+}
+const bridge = ingest["floorsense bridge"]!;
+console.log(
+  `  bridge / mosquitto_sub ceiling: ${fmt(bridge.perSecond / ceiling.perSecond, 2)} (target ≥ 0.7)`,
+);
+const m2p = ingest["prometheus-mqtt-exporter (JSON)"];
+if (m2p)
+  console.log(
+    `  bridge / mqtt2prometheus samples/s: ${fmt(bridge.samplesPerSecond / m2p.samplesPerSecond, 1)}× (target ≥ 5×)`,
+  );
+
+console.log("\nrender a tenant endpoint (OpenMetrics, with timestamps) vs prom-client registry.metrics()");
+for (const row of await renderBenchmarks()) {
+  console.log(
+    `  ${fmt(row.series).padStart(9)} series: bridge ${fmt(row.bridgeSeconds, 3)} s (${fmt(row.bytes / 1e6, 1)} MB), prom-client ${fmt(row.promClientSeconds, 3)} s, ${fmt(row.promClientSeconds / row.bridgeSeconds, 1)}× faster (target ≥ 3×)`,
+  );
+}
+
+const memory = await memoryBenchmarks();
+console.log("\nresident memory per stored series at 1 000 000 series (fresh process each)");
+console.log(
+  `  bridge store: ${fmt(memory.store.rssPerSeries)} B RSS (${fmt(memory.store.heapPerSeries)} B heap+external)`,
+);
+console.log(
+  `  prom-client:  ${fmt(memory.promClient.rssPerSeries)} B RSS (${fmt(memory.promClient.heapPerSeries)} B heap+external)`,
+);
+console.log(`  ratio: ${fmt(memory.store.rssPerSeries / memory.promClient.rssPerSeries, 2)} (target < 1)`);

@@ -1,0 +1,340 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
+import {
+  ConfigError,
+  type ConfigOverride,
+  type ConfigProblem,
+  envOverrides,
+  loadYamlConfig,
+  parseYamlText,
+  pathToString,
+} from "../lib/config-loader.js";
+import { parseDuration } from "../lib/duration.js";
+import { parseListenAddress } from "../lib/http-server.js";
+import { LOG_LEVELS } from "../lib/logger.js";
+import { loadProfile, type Profile } from "./profile.js";
+import { planRequests } from "./request-planner.js";
+
+/** Tenant, site, machine, device and bus names: safe in topics, label values and file names. */
+const NAME = z
+  .string()
+  .max(63, "at most 63 characters")
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, "must match [a-z0-9][a-z0-9_-]* (lower case, digits, - and _)");
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const RESERVED_LABELS = new Set(["tenant", "site", "machine", "device"]);
+
+/** A Prometheus duration ("500ms", "10s") or a number of milliseconds, as milliseconds. */
+function duration(min = 0) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    let ms: number;
+    if (typeof value === "number") ms = value;
+    else {
+      try {
+        ms = parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({
+          code: "custom",
+          message: (error as Error).message.replace(/^invalid duration "[^"]*": /, ""),
+        });
+        return z.NEVER;
+      }
+    }
+    if (ms < min) {
+      ctx.addIssue({ code: "custom", message: `must be at least ${min} ms` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/** A byte size: a number, or "64MiB", "500kB". */
+function byteSize(min: number) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    let bytes: number;
+    if (typeof value === "number") bytes = value;
+    else {
+      const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
+      const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+      if (!match || unit === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: "expected a size such as 64MiB, 500kB or a number of bytes",
+        });
+        return z.NEVER;
+      }
+      bytes = Math.floor(Number.parseFloat(match[1]!) * unit);
+    }
+    if (bytes < min) {
+      ctx.addIssue({ code: "custom", message: `must be at least ${min} bytes` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
+const port = z.coerce.number().int().min(1).max(65_535);
+
+const deviceSchema = z.strictObject({
+  name: NAME,
+  unit_id: z.number().int().min(0).max(255),
+  profile: z.string().min(1),
+  poll_interval: duration(50).default(10_000),
+  timeout: duration(10).default(1_000),
+  retries: z.number().int().min(0).max(10).default(1),
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Some meters accept fewer registers per read than their profile says (SDM630 firmware: 50). */
+  max_registers_per_request: z.number().int().min(1).max(125).optional(),
+  max_gap: z.number().int().min(0).max(125).optional(),
+});
+
+const busCommon = {
+  name: NAME,
+  inter_request_pause: duration().default(0),
+  switch_pause: duration().default(0),
+  devices: z.array(deviceSchema).min(1, "a bus needs at least one device"),
+};
+
+const rtuBusSchema = z.strictObject({
+  ...busCommon,
+  type: z.literal("rtu"),
+  device: z.string().min(1),
+  baud: z.number().int().positive().default(9600),
+  parity: z.enum(["none", "even", "odd"]).default("none"),
+  data_bits: z.union([z.literal(7), z.literal(8)]).default(8),
+  stop_bits: z.union([z.literal(1), z.literal(2)]).default(1),
+});
+
+const tcpBusSchema = z.strictObject({
+  ...busCommon,
+  type: z.enum(["tcp", "rtu-over-tcp"]),
+  host: z.string().min(1),
+  port: port.default(502),
+});
+
+const busSchema = z.discriminatedUnion("type", [rtuBusSchema, tcpBusSchema]);
+
+export const exporterConfigSchema = z.strictObject({
+  identity: z.strictObject({ tenant: NAME, site: NAME, machine: NAME }),
+  mqtt: z.strictObject({
+    url: z
+      .string()
+      .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^/]+/, "expected mqtt://host:port or mqtts://host:port"),
+    client_id: z.string().min(1).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    qos: z.coerce.number().int().min(1, "QoS 0 could lose cycles; use 1 or 2").max(2).default(1),
+    keepalive: duration(1000).default(30_000),
+    connect_timeout: duration(100).default(10_000),
+    reconnect_period: duration(50).default(2_000),
+    tls: z
+      .strictObject({
+        ca: z.string().optional(),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        reject_unauthorized: z.boolean().default(true),
+      })
+      .optional(),
+  }),
+  profile_dirs: z.array(z.string()).default([]),
+  buses: z.array(busSchema).min(1, "configure at least one bus"),
+  queue: z
+    .strictObject({
+      dir: z.string().min(1),
+      max_bytes: byteSize(4096).default(64 * 1024 ** 2),
+      max_age: duration(1000).default(7 * 86_400_000),
+      /** Cycles per second sent from the queue; live cycles share it, so it must exceed their rate. */
+      replay_rate: z.number().positive().default(20),
+      segment_bytes: byteSize(1024).default(1024 ** 2),
+    })
+    .prefault({ dir: "./floorsense-queue" }),
+  web: z
+    .strictObject({
+      listen_address: z
+        .string()
+        .default("0.0.0.0:9464")
+        .superRefine((value, ctx) => {
+          try {
+            parseListenAddress(value);
+          } catch {
+            ctx.addIssue({ code: "custom", message: "expected host:port, e.g. 0.0.0.0:9464 or 127.0.0.1:0" });
+          }
+        }),
+    })
+    .prefault({}),
+  log_level: z.enum(LOG_LEVELS as unknown as [string, ...string[]]).default("info"),
+});
+
+export type ExporterConfigInput = z.input<typeof exporterConfigSchema>;
+type RawConfig = z.output<typeof exporterConfigSchema>;
+export type BusConfig = RawConfig["buses"][number];
+export type RtuBusConfig = Extract<BusConfig, { type: "rtu" }>;
+export type DeviceConfig = RawConfig["buses"][number]["devices"][number];
+
+/** A device with its profile loaded and its plan limits resolved. */
+export interface ResolvedDevice extends DeviceConfig {
+  bus: string;
+  profileDef: Profile;
+  limits: { maxRegisters: number; maxBits: number; maxGap: number };
+}
+
+export interface ExporterConfig extends Omit<RawConfig, "buses"> {
+  file: string;
+  buses: Array<BusConfig & { resolved: ResolvedDevice[] }>;
+}
+
+export const EXPORTER_ENV = {
+  "mqtt.url": "FLOORSENSE_MQTT_URL",
+  "mqtt.username": "FLOORSENSE_MQTT_USERNAME",
+  "mqtt.password": "FLOORSENSE_MQTT_PASSWORD",
+  "queue.dir": "FLOORSENSE_QUEUE_DIR",
+};
+
+/**
+ * Loads edge.yaml once at start: the schema first, then what only the whole config can tell
+ * (unique names, known profiles, plans within limits). Relative paths are relative to the file.
+ */
+export function loadExporterConfig(
+  file: string,
+  overrides: ConfigOverride[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): ExporterConfig {
+  const all = [...envOverrides(EXPORTER_ENV, env), ...overrides];
+  const raw = loadYamlConfig(file, exporterConfigSchema, all);
+  const { lineOf } = parseYamlText(file, readFileSync(file, "utf8"));
+  const base = dirname(resolve(file));
+  const problems: ConfigProblem[] = [];
+  const problem = (path: (string | number)[], message: string, value: unknown) =>
+    problems.push({ path: pathToString(path), message, value, line: lineOf(path) });
+
+  const profileDirs = raw.profile_dirs.map((dir) => resolve(base, dir));
+  const busNames = new Map<string, number>();
+  const deviceNames = new Map<string, string>();
+  const buses = raw.buses.map((bus, b) => {
+    const previousBus = busNames.get(bus.name);
+    if (previousBus !== undefined)
+      problem(["buses", b, "name"], `bus name already used by buses[${previousBus}]`, bus.name);
+    busNames.set(bus.name, b);
+    const unitIds = new Map<number, number>();
+    const resolved: ResolvedDevice[] = [];
+    bus.devices.forEach((device, d) => {
+      const at = (...rest: (string | number)[]) => ["buses", b, "devices", d, ...rest];
+      const previous = deviceNames.get(device.name);
+      if (previous !== undefined) problem(at("name"), `device name already used by ${previous}`, device.name);
+      else deviceNames.set(device.name, `buses[${b}].devices[${d}]`);
+      if (device.name === "status")
+        problem(at("name"), "status is the liveness topic, pick another name", device.name);
+      const previousUnit = unitIds.get(device.unit_id);
+      if (previousUnit !== undefined && bus.type !== "tcp") {
+        problem(
+          at("unit_id"),
+          `unit id already used by devices[${previousUnit}] on this bus`,
+          device.unit_id,
+        );
+      }
+      unitIds.set(device.unit_id, d);
+      for (const name of Object.keys(device.labels)) {
+        if (!LABEL_NAME.test(name)) problem(at("labels", name), "not a valid label name", name);
+        else if (RESERVED_LABELS.has(name)) {
+          problem(at("labels", name), `label ${name} comes from the topic, it cannot be set here`, name);
+        }
+      }
+      let profileDef: Profile;
+      try {
+        profileDef = loadProfile(device.profile, profileDirs);
+      } catch (error) {
+        if (error instanceof ConfigError)
+          problem(at("profile"), `profile is invalid:\n${error.message}`, device.profile);
+        else problem(at("profile"), (error as Error).message, device.profile);
+        return;
+      }
+      const limits = {
+        maxRegisters: device.max_registers_per_request ?? profileDef.maxRegistersPerRequest,
+        maxBits: profileDef.maxBitsPerRequest,
+        maxGap: device.max_gap ?? profileDef.maxGap,
+      };
+      const tooWide = profileDef.registers.find((r) => r.function >= 3 && r.count > limits.maxRegisters);
+      if (tooWide) {
+        problem(
+          at("max_registers_per_request"),
+          `profile ${profileDef.name} has a ${tooWide.count}-register value (registers[${tooWide.index}]), more than this limit`,
+          limits.maxRegisters,
+        );
+        return;
+      }
+      const plan = planRequests(profileDef.registers, limits);
+      if (profileDef.maxRequests !== undefined && plan.length > profileDef.maxRequests) {
+        problem(
+          at("max_registers_per_request"),
+          `profile ${profileDef.name} needs ${plan.length} requests per cycle with these limits, its max_requests is ${profileDef.maxRequests}`,
+          limits.maxRegisters,
+        );
+      }
+      const clash = profileDef.registers.find((r) =>
+        Object.keys(device.labels).some((name) => name in r.labels),
+      );
+      if (clash) {
+        const name = Object.keys(device.labels).find((n) => n in clash.labels)!;
+        problem(at("labels", name), `profile ${profileDef.name} already sets label ${name}`, name);
+      }
+      resolved.push({ ...device, bus: bus.name, profileDef, limits });
+    });
+    return { ...bus, resolved };
+  });
+
+  for (const key of ["ca", "cert", "key"] as const) {
+    const path = raw.mqtt.tls?.[key];
+    if (path !== undefined && !existsSync(resolve(base, path))) {
+      problem(["mqtt", "tls", key], `file not found (${resolve(base, path)})`, path);
+    }
+  }
+
+  // Every cycle passes through the queue at replay_rate; slower than the polls and it never drains.
+  const cyclesPerSecond = raw.buses
+    .flatMap((bus) => bus.devices)
+    .reduce((sum, device) => sum + 1000 / device.poll_interval, 0);
+  if (cyclesPerSecond >= raw.queue.replay_rate) {
+    problem(
+      ["queue", "replay_rate"],
+      `must exceed the ${round(cyclesPerSecond)} cycles per second the devices produce, or the queue never drains`,
+      raw.queue.replay_rate,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return {
+    ...raw,
+    file,
+    profile_dirs: profileDirs,
+    queue: { ...raw.queue, dir: resolve(base, raw.queue.dir) },
+    mqtt: {
+      ...raw.mqtt,
+      ...(raw.mqtt.tls
+        ? {
+            tls: {
+              ...raw.mqtt.tls,
+              ...(raw.mqtt.tls.ca ? { ca: resolve(base, raw.mqtt.tls.ca) } : {}),
+              ...(raw.mqtt.tls.cert ? { cert: resolve(base, raw.mqtt.tls.cert) } : {}),
+              ...(raw.mqtt.tls.key ? { key: resolve(base, raw.mqtt.tls.key) } : {}),
+            },
+          }
+        : {}),
+    },
+    buses,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

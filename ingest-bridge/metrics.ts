@@ -1,0 +1,103 @@
+import { Counter, Gauge, Registry } from "prom-client";
+import { registerBuildInfo } from "../lib/build-info.js";
+import type { RemoteWriteMetrics } from "./remote-write.js";
+
+/** The bridge's own health metrics (names from the catalogue in docs/architecture.md). */
+export function createBridgeMetrics(
+  registry = new Registry(),
+  /** Read at scrape time, so the hot path never touches the gauge. */
+  seriesOf?: { tenants: readonly string[]; count(tenant: string): number },
+) {
+  registerBuildInfo(registry, "bridge");
+  const registers = [registry];
+  const deviceLabels = ["tenant", "site", "machine", "device"] as const;
+  const metrics = {
+    registry,
+    messages: new Counter({
+      name: "floorsense_bridge_messages_total",
+      help: "MQTT messages received on the readings and status topics.",
+      registers,
+    }),
+    samplesIngested: new Counter({
+      name: "floorsense_bridge_samples_ingested_total",
+      help: "Samples of accepted payloads, per tenant.",
+      labelNames: ["tenant"],
+      registers,
+    }),
+    samplesDropped: new Counter({
+      name: "floorsense_bridge_samples_dropped_total",
+      help: "Samples kept out of the scrape store: too_old, too_far_future, out_of_order (older than the stored one).",
+      labelNames: ["tenant", "reason"],
+      registers,
+    }),
+    payloadsRejected: new Counter({
+      name: "floorsense_bridge_payloads_rejected_total",
+      help: "Payloads refused whole, by reason.",
+      labelNames: ["tenant", "reason"],
+      registers,
+    }),
+    series: new Gauge({
+      name: "floorsense_bridge_series",
+      help: "Series in the scrape store, per tenant.",
+      labelNames: ["tenant"],
+      registers,
+      collect() {
+        if (!seriesOf) return;
+        for (const tenant of seriesOf.tenants) this.set({ tenant }, seriesOf.count(tenant));
+      },
+    }),
+    seriesLimitRejections: new Counter({
+      name: "floorsense_bridge_series_limit_rejections_total",
+      help: "New series refused because a series limit was reached, by scope (tenant or device).",
+      labelNames: ["tenant", "scope"],
+      registers,
+    }),
+    deviceLastMessage: new Gauge({
+      name: "floorsense_bridge_device_last_message_timestamp_seconds",
+      help: "When the bridge last received a readings message of the device.",
+      labelNames: deviceLabels,
+      registers,
+    }),
+    deviceOnline: new Gauge({
+      name: "floorsense_bridge_device_online",
+      help: "1 while the machine's status topic says online (or nothing), 0 after offline (last will).",
+      labelNames: deviceLabels,
+      registers,
+    }),
+    mqttConnected: new Gauge({
+      name: "floorsense_bridge_mqtt_connected",
+      help: "1 while the bridge is connected to the MQTT broker.",
+      registers,
+    }),
+    remoteWriteQueue: new Gauge({
+      name: "floorsense_bridge_remote_write_queue_samples",
+      help: "Samples waiting for a remote-write endpoint.",
+      labelNames: ["endpoint"],
+      registers,
+    }),
+    remoteWriteFailures: new Counter({
+      name: "floorsense_bridge_remote_write_failures_total",
+      help: "Failed remote-write requests: server_error, rate_limited and network are retried; client_error is dropped.",
+      labelNames: ["endpoint", "reason"],
+      registers,
+    }),
+    remoteWriteSamples: new Counter({
+      name: "floorsense_bridge_remote_write_samples_total",
+      help: "Samples an endpoint accepted (sent) or refused for good (dropped).",
+      labelNames: ["endpoint", "result"],
+      registers,
+    }),
+  };
+  metrics.mqttConnected.set(0);
+  return metrics;
+}
+
+export type BridgeMetrics = ReturnType<typeof createBridgeMetrics>;
+
+export function remoteWriteMetrics(metrics: BridgeMetrics): RemoteWriteMetrics {
+  return {
+    queueSamples: (endpoint, samples) => metrics.remoteWriteQueue.set({ endpoint }, samples),
+    failure: (endpoint, reason) => metrics.remoteWriteFailures.inc({ endpoint, reason }),
+    samples: (endpoint, result, count) => metrics.remoteWriteSamples.inc({ endpoint, result }, count),
+  };
+}

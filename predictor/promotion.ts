@@ -1,0 +1,53 @@
+import type { ModelReport } from "./backtest.js";
+
+export interface PromotionDecision {
+  /** The model to serve: "lstm" or a baseline's name. */
+  served: string;
+  bestBaseline: string | undefined;
+  reason: string;
+}
+
+function usable(report: ModelReport): boolean {
+  return (
+    report.overall.count > 0 &&
+    Number.isFinite(report.overall.mase) &&
+    Number.isFinite(report.intervalWidths[0] ?? Number.NaN)
+  );
+}
+
+/**
+ * Serve the LSTM only when it beats the best baseline on backtest MASE; otherwise the best
+ * baseline. Ties go to the baseline: simpler, and no worse.
+ */
+export function choosePromotion(reports: ModelReport[], candidate = "lstm"): PromotionDecision {
+  const baselines = reports.filter((r) => r.model !== candidate && usable(r));
+  const best = baselines.reduce<ModelReport | undefined>(
+    (winner, r) => (!winner || r.overall.mase < winner.overall.mase ? r : winner),
+    undefined,
+  );
+  const lstm = reports.find((r) => r.model === candidate);
+  if (!best) {
+    if (lstm && usable(lstm))
+      return { served: candidate, bestBaseline: undefined, reason: "no baseline could be evaluated" };
+    throw new Error("no model could be evaluated on the held-out data (too little data?)");
+  }
+  if (!lstm || !usable(lstm)) {
+    return { served: best.model, bestBaseline: best.model, reason: `${candidate} could not be evaluated` };
+  }
+  if (lstm.overall.mase < best.overall.mase) {
+    return {
+      served: candidate,
+      bestBaseline: best.model,
+      reason: `${candidate} MASE ${fmt(lstm.overall.mase)} < ${best.model} ${fmt(best.overall.mase)}`,
+    };
+  }
+  return {
+    served: best.model,
+    bestBaseline: best.model,
+    reason: `${candidate} MASE ${fmt(lstm.overall.mase)} does not beat ${best.model} ${fmt(best.overall.mase)}`,
+  };
+}
+
+function fmt(x: number): string {
+  return x.toFixed(4);
+}

@@ -1,0 +1,130 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../exporter/clock.js";
+import { DeviceReader } from "../../exporter/device-reader.js";
+import { createModbusTransport } from "../../exporter/modbus-transport.js";
+import { loadProfile } from "../../exporter/profile.js";
+import { createLogger } from "../../lib/logger.js";
+import { CLI_ENTRY, runCli } from "../support/cli.js";
+import { freePort, waitForPort } from "../support/ports.js";
+import { startProcess, stopAll } from "../support/processes.js";
+
+const dir = mkdtempSync(join(tmpdir(), "floorsense-exporter-cli-"));
+const config = join(dir, "edge.yaml");
+writeFileSync(
+  config,
+  `identity: { tenant: acme, site: plant-1, machine: press-7 }
+mqtt: { url: "mqtt://127.0.0.1:1883" }
+buses:
+  - name: rs485-1
+    type: rtu
+    device: /dev/ttyUSB0
+    baud: 9600
+    devices:
+      - { name: main, unit_id: 1, profile: sdm630 }
+      - { name: small, unit_id: 2, profile: sdm630, max_registers_per_request: 50 }
+queue: { dir: ./queue }
+`,
+);
+
+describe("floorsense exporter subcommands", () => {
+  afterAll(() => stopAll());
+
+  it("lists the profiles", async () => {
+    const result = await runCli(["exporter", "profiles"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        "profile      values  device",
+        "generic           7  Example Generic Modbus device (template)",
+        "janitza-b23      20  Janitza B23 (B-series)",
+        "sdm120           13  Eastron SDM120",
+        "sdm220            8  Eastron SDM220",
+        "sdm630           68  Eastron SDM630",
+        "sdm72            27  Eastron SDM72D-M v2",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("prints the plan with requests, bytes and wire time per cycle", async () => {
+    const result = await runCli(["exporter", "plan", "--config", config]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines[0]).toBe("bus rs485-1 (rtu /dev/ttyUSB0, 9600 baud 8N1)");
+    expect(lines).toContain(
+      "    per cycle: 4 requests, 32 bytes out, 372 bytes back, 530.0 ms on the wire (incl. 3.5-char gaps and 20 ms response latency)",
+    );
+    expect(lines).toContain(
+      "    per cycle: 5 requests, 40 bytes out, 329 bytes back, 520.8 ms on the wire (incl. 3.5-char gaps and 20 ms response latency)",
+    );
+    expect(lines).toContain("    1  04  0x0000     80      34      12");
+    expect(lines).toContain("  bus busy 1050.8 ms per round of all devices");
+  });
+
+  it("exits 2 with file, line, path and value on a bad config", async () => {
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(
+      bad,
+      "identity: { tenant: Acme, site: s, machine: m }\nmqtt: { url: mqtt://h:1 }\nbuses: []\n",
+    );
+    const result = await runCli(["exporter", "plan", "--config", bad]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      [
+        "floorsense: invalid configuration",
+        `${bad}:1: identity.tenant: must match [a-z0-9][a-z0-9_-]* (lower case, digits, - and _), got "Acme"`,
+        `${bad}:3: buses: configure at least one bus, got []`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("names the flag when a flag's value is bad", async () => {
+    const result = await runCli(["exporter", "--config", config, "--web.listen-address", "nonsense"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      [
+        "floorsense: invalid configuration",
+        '--web.listen-address (web.listen_address): expected host:port, e.g. 0.0.0.0:9464 or 127.0.0.1:0, got "nonsense"',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("serves a simulated meter that the exporter's reader reads", async () => {
+    const port = await freePort();
+    startProcess(process.execPath, [
+      CLI_ENTRY,
+      "exporter",
+      "simulate",
+      "--profile",
+      "sdm630",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--fault-rate",
+      "0",
+    ]);
+    await waitForPort(port, 15_000);
+    const transport = createModbusTransport({ type: "tcp", host: "127.0.0.1", port });
+    const reader = new DeviceReader({
+      name: "sim",
+      unitId: 1,
+      profile: loadProfile("sdm630"),
+      limits: { maxRegisters: 80, maxBits: 2000, maxGap: 30 },
+      timeoutMs: 1_000,
+      retries: 0,
+      interRequestPauseMs: 0,
+      transport,
+      clock: systemClock,
+      logger: createLogger("exporter-test", "silent"),
+    });
+    const reading = await reader.read();
+    await transport.close();
+    expect(reading.errors).toEqual([]);
+    expect(reading.values.length).toBe(68);
+  });
+});

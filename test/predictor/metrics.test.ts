@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { outputLabels, PredictorMetrics } from "../../predictor/metrics.js";
+
+describe("predictor output series", () => {
+  it("carry the series labels plus target and horizon, without clobbering clashing labels", () => {
+    expect(outputLabels({ __name__: "x", machine: "m1", target: "plc" }, "power", "1h")).toEqual({
+      machine: "m1",
+      exported_target: "plc",
+      target: "power",
+      horizon: "1h",
+    });
+  });
+
+  it("render per target, replacing the previous round", async () => {
+    const metrics = new PredictorMetrics();
+    const forecast = (value: number) => [
+      {
+        key: "k",
+        labels: { machine: "m1" },
+        originMs: 0,
+        horizons: [
+          { horizon: "15m", forecast: value, lower: value - 1, upper: value + 1, anomalyScore: Number.NaN },
+        ],
+      },
+    ];
+    metrics.setForecasts("power", forecast(10));
+    metrics.setForecasts("temp", forecast(20));
+    metrics.setForecasts("power", forecast(11));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      [
+        "# HELP floorsense_forecast Point forecast of the target series at now + horizon.",
+        "# TYPE floorsense_forecast gauge",
+        'floorsense_forecast{machine="m1",target="power",horizon="15m"} 11',
+        'floorsense_forecast{machine="m1",target="temp",horizon="15m"} 20',
+      ].join("\n"),
+    );
+    expect(text).toContain('floorsense_forecast_upper{machine="m1",target="power",horizon="15m"} 12\n');
+    // An unknown score is left out rather than exported as NaN.
+    expect(text).not.toMatch(/^floorsense_anomaly_score\{/m);
+  });
+});

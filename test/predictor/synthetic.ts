@@ -1,0 +1,43 @@
+import type { GridSeries } from "../../predictor/series-preparation.js";
+
+/** Seeded uniform [0, 1), so failures reproduce. */
+export function uniform(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Seeded standard normal (Box–Muller). */
+export function gaussian(seed: number): () => number {
+  const u = uniform(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+/** Hourly series: a daily sine of the given amplitude around `level`, plus N(0, sigma²) noise. */
+export function dailySine(options: {
+  key: string;
+  hours: number;
+  level: number;
+  amplitude: number;
+  sigma: number;
+  seed: number;
+  startMs?: number;
+}): GridSeries {
+  const normal = gaussian(options.seed);
+  const values = new Float64Array(options.hours);
+  for (let i = 0; i < options.hours; i++) {
+    values[i] =
+      options.level + options.amplitude * Math.sin((2 * Math.PI * i) / 24) + options.sigma * normal();
+  }
+  return {
+    key: options.key,
+    labels: { machine: options.key },
+    startMs: options.startMs ?? Date.UTC(2026, 0, 5),
+    stepMs: 3_600_000,
+    values,
+    interpolated: 0,
+    missing: 0,
+  };
+}

@@ -67,9 +67,9 @@ function buildFamilies(devices: number[], withDevice: boolean, timestamp?: numbe
   for (const [name, label, values] of PER_PHASE_GAUGES) {
     const samples: Sample[] = [];
     for (const d of devices) {
-      values.forEach((v, i) =>
-        samples.push({ name, labels: { ...base(d), [label]: v }, value: reading(d, i) }),
-      );
+      values.forEach((v, i) => {
+        samples.push({ name, labels: { ...base(d), [label]: v }, value: reading(d, i) });
+      });
     }
     families.push({ name, type: "gauge", help: `${name} per phase.`, samples });
   }
@@ -131,7 +131,9 @@ function buildRegistry(devices: number[], openMetrics: boolean): Registry<Regist
       registers: [registry],
     });
     for (const d of devices)
-      values.forEach((v, i) => g.set({ device: deviceName(d), [label]: v }, reading(d, i)));
+      values.forEach((v, i) => {
+        g.set({ device: deviceName(d), [label]: v }, reading(d, i));
+      });
   }
   for (const name of SINGLE_GAUGES) {
     const g = new Gauge({ name, help: `${name}.`, labelNames: ["device"], registers: [registry] });
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
   const json = JSON.stringify(families);
 
   console.log(
-    `one exposition of all devices: ours ${fmt(ourSamples)} samples (prom-client: ${fmt(promSamples)}, it writes no _created), ` +
+    `one exposition of all devices: ours ${fmt(ourSamples)} samples (prom-client: ${fmt(promSamples)}: no _created, no histogram without observations), ` +
       `ours OpenMetrics ${fmt(bytes(omText))} B, ours text ${fmt(bytes(textText))} B, ` +
       `prom-client text ${fmt(bytes(promTextOut))} B, prom-client OpenMetrics ${fmt(bytes(promOmOut))} B`,
   );

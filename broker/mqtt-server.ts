@@ -3,6 +3,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from "
 import { Counter, Gauge, type Registry } from "prom-client";
 import { parseListenAddress } from "../lib/http-server.js";
 import type { Logger } from "../lib/logger.js";
+import { acceptMqtt5, markDenied } from "./mqtt5.js";
 import type { BrokerSecurity } from "./security.js";
 
 export interface MqttServerOptions {
@@ -30,7 +31,8 @@ interface Login {
 }
 
 /**
- * An aedes broker on a TCP port with Mosquitto's authentication and ACL semantics.
+ * An aedes broker on a TCP port with Mosquitto's authentication and ACL semantics, for MQTT 3.1.1
+ * and (through mqtt5.ts) MQTT 5 clients.
  *
  * Mosquitto does not disconnect a client whose publish the ACL denies: it acknowledges it and
  * drops the message. aedes closes the connection when authorizePublish fails, so denied packets
@@ -68,6 +70,10 @@ export async function startMqttServer(options: MqttServerOptions): Promise<MqttS
   const aclClient = (client: Client) => ({ username: logins.get(client)?.username, clientId: client.id });
 
   const broker = await Aedes.createBroker({
+    preConnect(client, packet, done) {
+      if (packet.protocolVersion === 5) acceptMqtt5(client, packet);
+      done(null, true);
+    },
     authenticate(client, username, password, done) {
       const verdict = security.checkLogin(username ?? undefined, password ?? undefined);
       if (verdict.ok) {
@@ -91,6 +97,8 @@ export async function startMqttServer(options: MqttServerOptions): Promise<MqttS
       if (!security.allows(aclClient(client), packet.topic, "write")) {
         denied.add(packet);
         deniedPublishes.inc();
+        // MQTT 5 can say no (PUBACK 0x87), as Mosquitto does; QoS 2 keeps aedes' usual flow.
+        if (packet.qos === 1) markDenied(client, packet.messageId);
         logger.debug({ clientId: client.id, topic: packet.topic }, "publish denied by ACL");
       }
       done(null);

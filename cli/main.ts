@@ -6,11 +6,12 @@ import { ConfigError } from "../lib/config-loader.js";
 import { bridgeCommand } from "./commands/bridge.js";
 import { brokerCommand } from "./commands/broker.js";
 import { credentialsCommand } from "./commands/credentials.js";
-import { machineCommand } from "./commands/machine.js";
 import { exporterCommand } from "./commands/exporter.js";
+import { machineCommand } from "./commands/machine.js";
 import { openmetricsCommand } from "./commands/openmetrics.js";
-import { tenantCommand } from "./commands/tenant.js";
 import { predictorCommand } from "./commands/predictor.js";
+import { stackCommand } from "./commands/stack.js";
+import { tenantCommand } from "./commands/tenant.js";
 
 // One entry point for every service and tool, the way promtool and kubectl work.
 // Each subcommand lives in cli/commands/<name>.ts and only parses flags before handing over.
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(tenantCommand)
     .command(machineCommand)
     .command(credentialsCommand)
+    .command(stackCommand)
     .demandCommand(1, "Name a command; `floorsense --help` lists them.")
     .strict()
     .recommendCommands()

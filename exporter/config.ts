@@ -136,6 +136,8 @@ export const exporterConfigSchema = z.strictObject({
     username: z.string().optional(),
     password: z.string().optional(),
     qos: z.coerce.number().int().min(1, "QoS 0 could lose cycles; use 1 or 2").max(2).default(1),
+    /** 5 carries the payload's content type; 4 (MQTT 3.1.1) is for brokers without MQTT 5, such as `floorsense broker`. */
+    protocol_version: z.union([z.literal(4), z.literal(5)]).default(5),
     keepalive: duration(1000).default(30_000),
     connect_timeout: duration(100).default(10_000),
     reconnect_period: duration(50).default(2_000),

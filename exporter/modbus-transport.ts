@@ -103,7 +103,8 @@ export function createModbusTransport(bus: BusEndpoint, connectTimeoutMs = 3_000
             })
           : bus.type === "tcp"
             ? next.connectTCP(bus.host, { port: bus.port, timeout: connectTimeoutMs })
-            : next.connectTcpRTUBuffered(bus.host, { port: bus.port });
+            : // modbus-serial's "telnet" port is plain RTU frames over a TCP socket, as serial gateways pass them.
+              next.connectTelnet(bus.host, { port: bus.port, timeout: connectTimeoutMs });
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([

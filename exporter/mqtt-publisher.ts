@@ -52,7 +52,7 @@ export class MqttPublisher {
     const { mqtt: config, identity, logger } = this.options;
     const status = statusTopic(identity);
     const clientOptions: IClientOptions = {
-      protocolVersion: 5,
+      protocolVersion: config.protocol_version,
       clientId:
         config.client_id ?? `floorsense-exporter-${identity.tenant}-${identity.site}-${identity.machine}`,
       clean: true,
@@ -138,7 +138,9 @@ export class MqttPublisher {
       client.publish(
         next.topic,
         next.payload,
-        { qos: config.qos as 1 | 2, properties: { contentType: OPENMETRICS_CONTENT_TYPE } },
+        config.protocol_version === 5
+          ? { qos: config.qos as 1 | 2, properties: { contentType: OPENMETRICS_CONTENT_TYPE } }
+          : { qos: config.qos as 1 | 2 },
         (error) => {
           this.inflight.delete(next.seq);
           if (error) {

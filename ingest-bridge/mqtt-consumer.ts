@@ -76,6 +76,18 @@ export class MqttConsumer {
         }
       });
     });
+    // QoS 0 messages (a status published without QoS, or a downgraded reading) bypass the ack
+    // handler; QoS 1 messages are also emitted here, after their handler, and must not count twice.
+    client.on("message", (topic, payload, packet) => {
+      if (packet.qos !== 0 || this.stopping) return;
+      try {
+        void this.options
+          .onMessage(topic, payload)
+          ?.catch((error: unknown) => logger.error({ err: error, topic }, "message handling failed"));
+      } catch (error) {
+        logger.error({ err: error, topic }, "message handling failed");
+      }
+    });
     client.on("close", () => this.setConnected(false));
     client.on("offline", () => this.setConnected(false));
     client.on("error", (error) => logger.warn({ err: error, url: config.url }, "mqtt error"));

@@ -8,6 +8,7 @@
 import { OpenMetricsParseError } from "./errors.js";
 import { scanNumber } from "./numbers.js";
 import type { Exemplar, Labels, MetricFamily, MetricType, Sample } from "./types.js";
+import { decodeUtf8 } from "./utf8.js";
 
 const LF = 10;
 const CR = 13;
@@ -72,8 +73,6 @@ for (const type of Object.keys(TYPE_SUFFIXES) as MetricType[]) {
   CLAIMS[type] = SUFFIX_TEXT[type].includes("") ? SUFFIX_TEXT[type] : ["", ...SUFFIX_TEXT[type]];
 }
 const TYPE_LIST = "counter, gauge, histogram, gaugehistogram, summary, stateset, info, unknown";
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function isNameStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
@@ -141,8 +140,11 @@ interface NameOwner {
 
 /** Receives families and samples as they are validated; see `scanOpenMetrics`. */
 export interface OpenMetricsVisitor {
-  /** A family starts. Its `type`, `help` and `unit` are final once its first sample arrives (or at its end). */
-  family?(family: MetricFamily): void;
+  /**
+   * A family starts on `line`. Its `type`, `help` and `unit` are final once its first sample
+   * arrives (or at its end).
+   */
+  family?(family: MetricFamily, line: number): void;
   /** A valid sample of the family last announced. */
   sample(sample: Sample, family: MetricFamily): void;
 }
@@ -381,7 +383,7 @@ class Parser {
     } else if (keyword === "HELP") {
       const help = this.scanHelp();
       this.endLine();
-      this.metadataHelp(name, help, nameLine, valueStart);
+      this.metadataHelp(name, help, nameLine);
     } else {
       let j = valueStart;
       while (j < this.len && isNameChar(src.charCodeAt(j))) j++;
@@ -475,7 +477,7 @@ class Parser {
     this.register(line, 1);
   }
 
-  private metadataHelp(name: string, help: string, line: number, _valuePos: number): void {
+  private metadataHelp(name: string, help: string, line: number): void {
     const fam = this.familyForMetadata(name, "HELP", line);
     if (this.seenHelp)
       this.failAt(line, 1, `second "# HELP" line for "${name}"; each family has at most one`);
@@ -524,7 +526,7 @@ class Parser {
     this.groups.clear();
     this.lastName = "";
     this.lastRole = -1;
-    this.visitor.family?.(fam);
+    this.visitor.family?.(fam, line);
     return fam;
   }
 
@@ -1341,75 +1343,13 @@ class Parser {
   }
 }
 
-/** Finds the byte offset of the first invalid UTF-8 sequence (or -1). */
-function findInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  const n = bytes.length;
-  while (i < n) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let min: number;
-    let cp: number;
-    if (b >= 0xc2 && b <= 0xdf) {
-      need = 1;
-      min = 0x80;
-      cp = b & 0x1f;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      need = 2;
-      min = 0x800;
-      cp = b & 0x0f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3;
-      min = 0x10000;
-      cp = b & 0x07;
-    } else return i;
-    if (i + need > n - 1) return i;
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += need + 1;
-  }
-  return -1;
-}
-
-function decode(input: string | Uint8Array): string {
-  if (typeof input === "string") return input;
-  try {
-    return utf8.decode(input);
-  } catch {
-    const offset = Math.max(0, findInvalidUtf8(input));
-    let line = 1;
-    let lineStart = 0;
-    for (let i = 0; i < offset; i++) {
-      if (input[i] === LF) {
-        line++;
-        lineStart = i + 1;
-      }
-    }
-    const column = [...utf8.decode(input.subarray(lineStart, Math.max(offset, lineStart)))].length + 1;
-    const byte = input[offset] ?? 0;
-    throw new OpenMetricsParseError(
-      `invalid UTF-8 (byte 0x${byte.toString(16).padStart(2, "0")}); expositions must be UTF-8 text`,
-      line,
-      column,
-    );
-  }
-}
-
 /**
  * Parses and validates an OpenMetrics 1.0 text exposition. Bytes are decoded as strict UTF-8.
  * Throws OpenMetricsParseError on the first problem; never returns a partial result.
  */
 export function parseOpenMetrics(input: string | Uint8Array): MetricFamily[] {
   const families: MetricFamily[] = [];
-  new Parser(decode(input), {
+  new Parser(decodeUtf8(input), {
     family: (family) => families.push(family),
     sample: () => {},
   }).run();
@@ -1423,5 +1363,5 @@ export function parseOpenMetrics(input: string | Uint8Array): MetricFamily[] {
  * error is thrown as by parseOpenMetrics).
  */
 export function scanOpenMetrics(input: string | Uint8Array, visitor: OpenMetricsVisitor): void {
-  new Parser(decode(input), visitor).run();
+  new Parser(decodeUtf8(input), visitor).run();
 }

@@ -8,6 +8,7 @@
 import { OpenMetricsParseError } from "./errors.js";
 import { scanNumber } from "./numbers.js";
 import type { Labels, MetricFamily, MetricType, Sample } from "./types.js";
+import { decodeUtf8 } from "./utf8.js";
 
 const TEXT_TYPES: Record<string, MetricType> = {
   counter: "counter",
@@ -48,10 +49,9 @@ function owns(family: TextFamily, name: string): boolean {
 
 /** Parses a text 0.0.4 exposition. Throws OpenMetricsParseError with line and column. */
 export function parsePrometheusText(input: string | Uint8Array): MetricFamily[] {
-  const text =
-    typeof input === "string"
-      ? input
-      : new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(input);
+  const decoded = decodeUtf8(input);
+  // Text 0.0.4 has no rule against a byte order mark; skip one.
+  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   const families: TextFamily[] = [];
   const byName = new Map<string, TextFamily>();
   let current: TextFamily | undefined;

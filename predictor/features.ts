@@ -105,3 +105,26 @@ export function writeTargets(
   }
   return true;
 }
+
+/**
+ * The head's side input for one case: per horizon, how far the last value is from that horizon's
+ * reference, in series units. With it the network can lean towards "last value" or "one season
+ * ago" per series and situation instead of being stuck with the reference.
+ */
+export function writeReferenceGaps(
+  series: GridSeries,
+  origin: number,
+  horizonSteps: number[],
+  season: number,
+  stats: SeriesStats,
+  out: Float32Array,
+  offset: number,
+): boolean {
+  const last = series.values[origin]!;
+  for (let h = 0; h < horizonSteps.length; h++) {
+    const reference = referenceValue(series, origin, horizonSteps[h]!, season);
+    if (Number.isNaN(reference) || Number.isNaN(last)) return false;
+    out[offset + h] = (last - reference) / stats.std;
+  }
+  return true;
+}

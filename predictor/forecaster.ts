@@ -14,6 +14,11 @@ export interface ServedModel {
   metadata: ModelMetadata;
   model: ForecastModel;
   statsOf: (series: GridSeries) => SeriesStats;
+  /**
+   * Forecasts already made, per series key and origin time: the anomaly score of the latest value
+   * needs the forecast made `h` earlier, which the previous rounds usually computed already.
+   */
+  made: Map<string, Map<number, Float64Array>>;
 }
 
 /** Rebuilds the served model from stored metadata (and the network, when the LSTM is served). */
@@ -37,7 +42,7 @@ export function servedModel(
         `model ${metadata.target} v${metadata.version} serves unknown baseline ${metadata.served}`,
       );
   }
-  return { metadata, model, statsOf };
+  return { metadata, model, statsOf, made: new Map() };
 }
 
 export interface HorizonForecast {
@@ -70,27 +75,42 @@ function lastPresent(values: Float64Array): number {
 export async function forecastAll(served: ServedModel, series: GridSeries[]): Promise<SeriesForecast[]> {
   const { horizonSteps, horizonLabels } = served.metadata;
   const widths = served.metadata.intervalWidths[served.metadata.served] ?? horizonSteps.map(() => Number.NaN);
+  const maxH = Math.max(...horizonSteps);
+  const owners: Array<{ series: GridSeries; last: number; made: Map<number, Float64Array> }> = [];
   const cases: ForecastCase[] = [];
-  const owners: Array<{ series: GridSeries; last: number }> = [];
+  const caseTimes: Array<{ made: Map<number, Float64Array>; at: number }> = [];
   for (const s of series) {
     const last = lastPresent(s.values);
     if (last < 0) continue;
-    owners.push({ series: s, last });
-    cases.push({ series: s, origin: last });
-    for (const h of horizonSteps) cases.push({ series: s, origin: last - h });
+    let made = served.made.get(s.key);
+    if (!made) served.made.set(s.key, (made = new Map()));
+    owners.push({ series: s, last, made });
+    for (const origin of [last, ...horizonSteps.map((h) => last - h)]) {
+      const at = s.startMs + origin * s.stepMs;
+      if (origin < 0 || made.has(at)) continue;
+      made.set(at, new Float64Array(0));
+      cases.push({ series: s, origin });
+      caseTimes.push({ made, at });
+    }
   }
   const predictions = await served.model.predict(cases, horizonSteps);
-  const perSeries = horizonSteps.length + 1;
-  return owners.map(({ series: s, last }, i) => {
+  predictions.forEach((p, i) => caseTimes[i]!.made.set(caseTimes[i]!.at, p));
+  const keep = new Set(owners.map((o) => o.series.key));
+  for (const key of served.made.keys()) if (!keep.has(key)) served.made.delete(key);
+  const missing = new Float64Array(horizonSteps.length).fill(Number.NaN);
+  return owners.map(({ series: s, last, made }) => {
+    const lastMs = s.startMs + last * s.stepMs;
+    // Forecasts from origins older than the longest horizon are no longer needed.
+    for (const at of made.keys()) if (at < lastMs - maxH * s.stepMs) made.delete(at);
     const std = served.statsOf(s).std;
-    const now = predictions[i * perSeries]!;
+    const now = made.get(lastMs) ?? missing;
     return {
       key: s.key,
       labels: s.labels,
-      originMs: s.startMs + last * s.stepMs,
-      horizons: horizonSteps.map((_, k) => {
+      originMs: lastMs,
+      horizons: horizonSteps.map((h, k) => {
         const half = widths[k]! * std;
-        const earlier = predictions[i * perSeries + 1 + k]![k]!;
+        const earlier = (made.get(lastMs - h * s.stepMs) ?? missing)[k] ?? Number.NaN;
         return {
           horizon: horizonLabels[k]!,
           forecast: now[k]!,

@@ -4,6 +4,7 @@ import {
   FEATURES_PER_STEP,
   referenceValue,
   type SeriesStats,
+  writeReferenceGaps,
   writeTargets,
   writeWindow,
 } from "./features.js";
@@ -17,18 +18,25 @@ export interface LstmShape {
   season: number;
 }
 
-/** One LSTM layer and a linear head with one output per horizon (direct multi-horizon forecast). */
+/**
+ * One LSTM layer over the window, its last state joined with the per-horizon reference gaps, and
+ * a linear head with one output per horizon (direct multi-horizon forecast).
+ */
 export function createLstm(tf: Tf, shape: LstmShape, learningRate: number): LayersModel {
-  const model = tf.sequential();
-  model.add(
-    tf.layers.lstm({
+  const sequence = tf.input({ shape: [shape.window, FEATURES_PER_STEP], name: "window" });
+  const gaps = tf.input({ shape: [shape.outputs], name: "reference_gaps" });
+  const state = tf.layers
+    .lstm({
       units: shape.units,
-      inputShape: [shape.window, FEATURES_PER_STEP],
       // Orthogonal init is slow in tfjs for larger matrices and buys nothing at this size.
       recurrentInitializer: "glorotUniform",
-    }),
-  );
-  model.add(tf.layers.dense({ units: shape.outputs }));
+    })
+    .apply(sequence) as import("@tensorflow/tfjs").SymbolicTensor;
+  const joined = tf.layers.concatenate().apply([state, gaps]) as import("@tensorflow/tfjs").SymbolicTensor;
+  const output = tf.layers
+    .dense({ units: shape.outputs })
+    .apply(joined) as import("@tensorflow/tfjs").SymbolicTensor;
+  const model = tf.model({ inputs: [sequence, gaps], outputs: output });
   compileLstm(tf, model, learningRate);
   return model;
 }
@@ -46,23 +54,33 @@ export function buildTrainingArrays(
   shape: LstmShape,
   horizonSteps: number[],
   statsOf: StatsLookup,
-): { xs: Float32Array; ys: Float32Array; count: number } {
+): TrainingArrays {
   const { window, season } = shape;
+  const H = horizonSteps.length;
   const xs = new Float32Array(cases.length * window * FEATURES_PER_STEP);
-  const ys = new Float32Array(cases.length * horizonSteps.length);
+  const gaps = new Float32Array(cases.length * H);
+  const ys = new Float32Array(cases.length * H);
   let count = 0;
   for (const c of cases) {
     const stats = statsOf(c);
     if (!writeWindow(c, window, season, stats, xs, count * window * FEATURES_PER_STEP)) continue;
-    if (!writeTargets(c.series, c.origin, horizonSteps, season, stats, ys, count * horizonSteps.length))
-      continue;
+    if (!writeTargets(c.series, c.origin, horizonSteps, season, stats, ys, count * H)) continue;
+    if (!writeReferenceGaps(c.series, c.origin, horizonSteps, season, stats, gaps, count * H)) continue;
     count++;
   }
   return {
     xs: xs.subarray(0, count * window * FEATURES_PER_STEP),
-    ys: ys.subarray(0, count * horizonSteps.length),
+    gaps: gaps.subarray(0, count * H),
+    ys: ys.subarray(0, count * H),
     count,
   };
+}
+
+export interface TrainingArrays {
+  xs: Float32Array;
+  gaps: Float32Array;
+  ys: Float32Array;
+  count: number;
 }
 
 export interface TrainOptions {
@@ -88,13 +106,15 @@ export interface TrainResult {
 export async function trainLstm(
   tf: Tf,
   model: LayersModel,
-  train: { xs: Float32Array; ys: Float32Array; count: number },
-  validation: { xs: Float32Array; ys: Float32Array; count: number } | undefined,
+  train: TrainingArrays,
+  validation: TrainingArrays | undefined,
   shape: LstmShape,
   options: TrainOptions,
 ): Promise<TrainResult> {
   if (train.count === 0) throw new Error("no complete training windows (series too short or too gappy)");
   const x = tf.tensor3d(train.xs, [train.count, shape.window, FEATURES_PER_STEP]);
+  const g = tf.tensor2d(train.gaps, [train.count, shape.outputs]);
+  const vg = validation?.count ? tf.tensor2d(validation.gaps, [validation.count, shape.outputs]) : undefined;
   const y = tf.tensor2d(train.ys, [train.count, shape.outputs]);
   const vx = validation?.count
     ? tf.tensor3d(validation.xs, [validation.count, shape.window, FEATURES_PER_STEP])
@@ -106,12 +126,12 @@ export async function trainLstm(
   let epochsRun = 0;
   const batches = Math.ceil(train.count / options.batchSize);
   try {
-    await model.fit(x, y, {
+    await model.fit([x, g], y, {
       epochs: options.epochs,
       batchSize: options.batchSize,
       shuffle: true,
       verbose: 0,
-      validationData: vx && vy ? [vx, vy] : undefined,
+      validationData: vx && vy && vg ? [[vx, vg], vy] : undefined,
       yieldEvery: "batch",
       callbacks: {
         onBatchEnd: async (batch) => {
@@ -138,7 +158,7 @@ export async function trainLstm(
     if (best) model.setWeights(best);
   } finally {
     for (const t of best ?? []) t.dispose();
-    for (const t of [x, y, vx, vy]) t?.dispose();
+    for (const t of [x, g, y, vx, vg, vy]) t?.dispose();
   }
   return {
     epochs: epochsRun,
@@ -168,11 +188,17 @@ export class LstmForecaster implements ForecastModel {
     for (let from = 0; from < cases.length; from += this.batchSize) {
       const slice = cases.slice(from, from + this.batchSize);
       const xs = new Float32Array(slice.length * stride);
+      const H = horizonSteps.length;
+      const gaps = new Float32Array(slice.length * H);
       const valid: number[] = [];
       const stats: SeriesStats[] = [];
       for (let i = 0; i < slice.length; i++) {
-        const s = this.statsOf(slice[i]!);
-        if (writeWindow(slice[i]!, this.shape.window, this.shape.season, s, xs, valid.length * stride)) {
+        const c = slice[i]!;
+        const s = this.statsOf(c);
+        if (
+          writeWindow(c, this.shape.window, this.shape.season, s, xs, valid.length * stride) &&
+          writeReferenceGaps(c.series, c.origin, horizonSteps, this.shape.season, s, gaps, valid.length * H)
+        ) {
           valid.push(from + i);
           stats.push(s);
         }
@@ -184,7 +210,8 @@ export class LstmForecaster implements ForecastModel {
           this.shape.window,
           FEATURES_PER_STEP,
         ]);
-        return this.model.predict(input) as Tensor;
+        const gapInput = this.tf.tensor2d(gaps.subarray(0, valid.length * H), [valid.length, H]);
+        return this.model.predict([input, gapInput]) as Tensor;
       });
       const data = (await output.data()) as Float32Array;
       output.dispose();

@@ -47,7 +47,8 @@ export class ProcessSupervisor {
     });
     const pad = spec.name.padEnd(12);
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on("line", (line) => this.options.write(`${pad}| ${line}`));
+      if (stream)
+        createInterface({ input: stream }).on("line", (line) => this.options.write(`${pad}| ${line}`));
     }
     const exited = new Promise<number | null>((resolve) => {
       child.once("exit", (code) => resolve(code));
@@ -71,7 +72,8 @@ export class ProcessSupervisor {
       exitedEarly = true;
     });
     while (Date.now() < deadline) {
-      if (exitedEarly) throw new Error(`${entry.spec.name} exited before it was ready (see its output above)`);
+      if (exitedEarly)
+        throw new Error(`${entry.spec.name} exited before it was ready (see its output above)`);
       if (await entry.spec.ready!().catch(() => false)) return;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -9,7 +9,7 @@ interface BrokerArgs {
   "password-file"?: string;
   "acl-file"?: string;
   "allow-anonymous"?: boolean;
-  "web-listen-address"?: string;
+  "web.listen-address"?: string;
   "log-level"?: string;
 }
 
@@ -18,9 +18,12 @@ export const brokerCommand: CommandModule<object, BrokerArgs> = {
   describe: "Run the embedded MQTT broker (aedes, MQTT 3.1.1) with Mosquitto password and ACL files",
   builder: (y) =>
     y
+      // Prometheus-style flags (`--web.listen-address`) are names, not nested objects.
+      .parserConfiguration({ "dot-notation": false })
       .option("config", {
         type: "string",
         describe: "YAML config file (optional; flags and env override it)",
+        defaultDescription: "none",
       })
       .option("listen", {
         type: "string",
@@ -42,8 +45,9 @@ export const brokerCommand: CommandModule<object, BrokerArgs> = {
         describe: "Let clients without a user name in when a password file is set",
         defaultDescription: "false",
       })
-      .option("web-listen-address", {
+      .option("web.listen-address", {
         type: "string",
+        alias: "web-listen-address",
         describe: "Address for /metrics, /healthz and /readyz",
         defaultDescription: "127.0.0.1:9466",
       })
@@ -58,7 +62,7 @@ export const brokerCommand: CommandModule<object, BrokerArgs> = {
       { path: "password_file", value: args["password-file"], source: "--password-file" },
       { path: "acl_file", value: args["acl-file"], source: "--acl-file" },
       { path: "allow_anonymous", value: args["allow-anonymous"], source: "--allow-anonymous" },
-      { path: "web.listen_address", value: args["web-listen-address"], source: "--web-listen-address" },
+      { path: "web.listen_address", value: args["web.listen-address"], source: "--web.listen-address" },
       { path: "log_level", value: args["log-level"], source: "--log-level" },
     ];
     const config = loadBrokerConfig(args.config, flags);

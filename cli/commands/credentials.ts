@@ -12,12 +12,21 @@ export const credentialsCommand: CommandModule = {
         describe: "Replace a secret with a new random one (written to its 0600 file, never printed)",
         builder: (a) =>
           withCommonOptions(a)
-            .option("tenant", { type: "string", describe: "Tenant of the machine (or of the scrape token)" })
+            .option("tenant", {
+              type: "string",
+              describe: "Tenant of the machine (or of the scrape token)",
+              defaultDescription: "none",
+            })
             .option("site", {
               type: "string",
               describe: "Site of the machine, when the name is in several sites",
+              defaultDescription: "any site",
             })
-            .option("machine", { type: "string", describe: "Machine whose MQTT password to rotate" })
+            .option("machine", {
+              type: "string",
+              describe: "Machine whose MQTT password to rotate",
+              defaultDescription: "none",
+            })
             .option("scrape-token", {
               type: "boolean",
               default: false,

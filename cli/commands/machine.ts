@@ -5,7 +5,11 @@ import { machineAdd, machineList, machineRemove, machineShow } from "../../provi
 
 const identify = {
   tenant: { type: "string", describe: "Tenant name", demandOption: true },
-  site: { type: "string", describe: "Site name (needed when the machine name exists in several sites)" },
+  site: {
+    type: "string",
+    describe: "Site name (needed when the machine name exists in several sites)",
+    defaultDescription: "any site",
+  },
   machine: { type: "string", describe: "Machine name", demandOption: true },
 } as const;
 
@@ -19,9 +23,21 @@ export const machineCommand: CommandModule = {
         describe: "Add a machine (or re-run to converge): edge config, MQTT user and ACL, predictor targets",
         builder: (a) =>
           withCommonOptions(a)
-            .option("tenant", { type: "string", describe: "Tenant name (must exist: floorsense tenant add)" })
-            .option("site", { type: "string", describe: "Site name, e.g. plant-1" })
-            .option("machine", { type: "string", describe: "Machine name, e.g. press-07" })
+            .option("tenant", {
+              type: "string",
+              describe: "Tenant name (must exist: floorsense tenant add)",
+              defaultDescription: "none: required unless --from",
+            })
+            .option("site", {
+              type: "string",
+              describe: "Site name, e.g. plant-1",
+              defaultDescription: "none: required unless --from",
+            })
+            .option("machine", {
+              type: "string",
+              describe: "Machine name, e.g. press-07",
+              defaultDescription: "none: required unless --from",
+            })
             .option("device", {
               type: "string",
               array: true,
@@ -35,7 +51,11 @@ export const machineCommand: CommandModule = {
               describe: "Forecast horizon, repeatable",
               defaultDescription: "15m and 1h",
             })
-            .option("from", { type: "string", describe: "Machine description YAML instead of the flags" })
+            .option("from", {
+              type: "string",
+              describe: "Machine description YAML instead of the flags",
+              defaultDescription: "none",
+            })
             .option("replace", {
               type: "boolean",
               default: false,
@@ -59,7 +79,11 @@ export const machineCommand: CommandModule = {
         command: "list",
         describe: "List the machines in the inventory",
         builder: (a) =>
-          withCommonOptions(a).option("tenant", { type: "string", describe: "Only this tenant's machines" }),
+          withCommonOptions(a).option("tenant", {
+            type: "string",
+            describe: "Only this tenant's machines",
+            defaultDescription: "all tenants",
+          }),
         handler: (args) => runStep(async () => machineList(await contextFrom(args), args.tenant)),
       })
       .command({

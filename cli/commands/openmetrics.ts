@@ -21,22 +21,33 @@ async function readInput(file: string | undefined): Promise<{ data: Buffer; name
 interface LintArgs {
   file?: string;
   format: ExpositionFormat;
+  "strict-names": boolean;
 }
 
 const lintCommand: CommandModule<object, LintArgs> = {
   command: "lint [file]",
-  describe: "Check an exposition; prints file:line:col: message per problem and exits 1 when invalid",
+  describe:
+    "Check an exposition: exit 0 when valid, else print file:line:col: message for the first problem and exit 1",
   builder: (y: Argv) =>
     y
-      .positional("file", { type: "string", describe: "file to check; - or nothing reads standard input" })
+      .positional("file", {
+        type: "string",
+        describe: "file to check; - reads standard input",
+        defaultDescription: "standard input",
+      })
       .option("format", {
         choices: ["openmetrics", "text"] as const,
         default: "openmetrics" as const,
         describe: "format to check against: OpenMetrics 1.0 or Prometheus text 0.0.4",
+      })
+      .option("strict-names", {
+        type: "boolean",
+        default: false,
+        describe: "also report naming-convention problems (snake_case, HELP, _total, base units) as findings",
       }) as unknown as Argv<LintArgs>,
   handler: async (args) => {
     const input = await readInput(args.file);
-    const result = lintExposition(input.data, input.name, args.format);
+    const result = lintExposition(input.data, input.name, args.format, { strictNames: args["strict-names"] });
     if (result.ok) {
       process.stderr.write(`${input.name}: ok (${result.families} families, ${result.samples} samples)\n`);
       return;
@@ -57,7 +68,11 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
   describe: "Convert between OpenMetrics 1.0 and Prometheus text 0.0.4 (output on stdout)",
   builder: (y: Argv) =>
     y
-      .positional("file", { type: "string", describe: "file to convert; - or nothing reads standard input" })
+      .positional("file", {
+        type: "string",
+        describe: "file to convert; - reads standard input",
+        defaultDescription: "standard input",
+      })
       .option("to", {
         choices: ["text", "openmetrics"] as const,
         demandOption: true,

@@ -149,7 +149,15 @@ export const predictorCommand: CommandModule = {
   describe:
     "Forecasts and anomaly scores from Prometheus range queries (LSTM vs baselines), and offline tools",
   builder: (y) =>
-    serviceOptions(y)
+    y
+      .command({
+        command: "$0",
+        describe: "Run the predictor service (/metrics, forecast loop, training schedule)",
+        builder: (t) => serviceOptions(t),
+        handler: async (argv) => {
+          await runPredictor(String(argv.config), serviceOverrides(argv));
+        },
+      })
       .command({
         command: "train",
         describe: "Train every target once and exit (for a CronJob); exit 1 if any training failed",
@@ -205,7 +213,5 @@ export const predictorCommand: CommandModule = {
           else writeFileSync(String(argv.output), text);
         },
       }),
-  handler: async (argv) => {
-    await runPredictor(String(argv.config), serviceOverrides(argv));
-  },
+  handler: () => {},
 };

@@ -20,7 +20,7 @@ async function startBroker(extra: string[] = []) {
     "broker",
     "--listen",
     `127.0.0.1:${mqttPort}`,
-    "--web-listen-address",
+    "--web.listen-address",
     `127.0.0.1:${webPort}`,
     ...extra,
   ]);

@@ -8,6 +8,7 @@ import { loadProfile } from "../../exporter/profile.js";
 import { type RunningSimulator, startSimulator } from "../../exporter/simulator.js";
 import { createLogger } from "../../lib/logger.js";
 import { needs } from "../support/binaries.js";
+import { freePort } from "../support/ports.js";
 
 const sdm630 = loadProfile("sdm630");
 const logger = createLogger("exporter-test", "silent");
@@ -120,6 +121,42 @@ describe.skipIf(!needs("socat"))("Modbus RTU over a socat pty pair", () => {
     // Each request was sent once and retried twice.
     expect(requests).toBe(68 * 3);
   }, 60_000);
+
+  it("reads through an RTU-over-TCP gateway (socat passing RTU frames between TCP and the line)", async () => {
+    const pair = await ptyPair();
+    cleanups.push(() => pair.process.kill());
+    const simulator = await startSimulator(
+      { profile: sdm630, seed: 12, unitId: 1 },
+      { serialPath: pair.a, baudRate: 9600 },
+    );
+    cleanups.push(() => simulator.close());
+    const port = await freePort();
+    // One connection, no fork: a probe connection would hold the line and take the answers.
+    const gateway = spawn(
+      "socat",
+      ["-d", "-d", `tcp-listen:${port},bind=127.0.0.1,reuseaddr`, `file:${pair.b},raw,echo=0`],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    cleanups.push(() => gateway.kill());
+    await new Promise<void>((resolve, reject) => {
+      let log = "";
+      const timer = setTimeout(() => reject(new Error(`socat gateway did not listen: ${log}`)), 5_000);
+      gateway.stderr!.on("data", (chunk: Buffer) => {
+        log += chunk.toString();
+        if (/listening on/.test(log)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const transport = createModbusTransport({ type: "rtu-over-tcp", host: "127.0.0.1", port });
+    cleanups.push(() => transport.close());
+    const reading = await rtuReader(transport, 1, 80).read();
+    expect(reading.errors).toEqual([]);
+    expect(reading.values.length).toBe(68);
+  });
 
   it("names a serial port that does not exist", async () => {
     const transport = createModbusTransport(rtuBus("/dev/ttyFLOORSENSE-missing"));

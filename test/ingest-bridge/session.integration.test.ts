@@ -47,6 +47,17 @@ describe.skipIf(!needs("mosquitto"))("bridge persistent session", () => {
     expect(metrics).toContain("floorsense_bridge_messages_total 50");
     expect(metrics).toContain("floorsense_bridge_mqtt_connected 1");
     expect(metrics).toMatch(/floorsense_bridge_build_info\{version="[^"]+",revision="[^"]+",nodejs="v\d+/);
+
+    // QoS 0 messages (status published without QoS, as mosquitto_pub does by default) count too.
+    const qos0 = await publisher(broker.url);
+    await qos0.publishAsync("floorsense/v1/acme/plant1/qos0/meter1", reading(ts, 7), { qos: 0 });
+    await qos0.endAsync();
+    await eventually(
+      async () =>
+        (await scrape(`${second.url}/tenants/acme/metrics`, acmeAuth)).body.includes('machine="qos0"'),
+      10_000,
+      "QoS 0 reading stored",
+    );
     expect((await second.process.stop()) ?? "killed").toBe(0);
   });
 });

@@ -58,6 +58,32 @@ describe("floorsense openmetrics lint", () => {
     );
   });
 
+  it("reports naming-convention problems with --strict-names, at the family's first line", async () => {
+    const stdin =
+      "# TYPE reqTime_milliseconds gauge\nreqTime_milliseconds 1\n# TYPE x_total counter\n# HELP x_total h\nx_total_total 1\n# EOF\n";
+    const plain = await runCli(["openmetrics", "lint"], { stdin });
+    expect(plain.code).toBe(0);
+    const strict = await runCli(["openmetrics", "lint", "--strict-names"], { stdin });
+    expect(strict).toEqual({
+      code: 1,
+      stdout: [
+        '<stdin>:1:1: "reqTime_milliseconds": metric names should be snake_case',
+        '<stdin>:1:1: "reqTime_milliseconds": no HELP text',
+        '<stdin>:1:1: "reqTime_milliseconds": use the base unit seconds instead of milliseconds',
+        '<stdin>:3:1: counter "x_total": name the family without "_total"; its sample is then "x_total_total"',
+        "",
+      ].join("\n"),
+      stderr: "",
+    });
+    const golden = await runCli([
+      "openmetrics",
+      "lint",
+      "--strict-names",
+      goldenPath("meter.openmetrics.metrics"),
+    ]);
+    expect(golden.code).toBe(0);
+  });
+
   it("checks text 0.0.4 with --format text", async () => {
     const result = await runCli([
       "openmetrics",

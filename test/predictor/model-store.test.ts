@@ -51,13 +51,16 @@ describe("ModelStore", () => {
       Array.from({ length: 2 * 4 * 6 }, (_, i) => Math.sin(i)),
       [2, 4, 6],
     );
-    const before = Array.from(await (model.predict(input) as import("@tensorflow/tfjs").Tensor).data());
+    const gaps = tf.tensor2d([0.5, -1, 0, 2], [2, 2]);
+    const before = Array.from(
+      await (model.predict([input, gaps]) as import("@tensorflow/tfjs").Tensor).data(),
+    );
     const saved = await store.save(metadata("lstm", true), model);
     expect(saved.version).toBe(1);
     const loaded = await store.loadLatest("power", tf);
     expect(loaded?.metadata).toEqual({ ...metadata("lstm", true), version: 1 });
     const after = Array.from(
-      await (loaded!.model!.predict(input) as import("@tensorflow/tfjs").Tensor).data(),
+      await (loaded!.model!.predict([input, gaps]) as import("@tensorflow/tfjs").Tensor).data(),
     );
     expect(after).toEqual(before);
     expect(readdirSync(join(root, "roundtrip", "power")).sort()).toEqual(["v000001"]);

@@ -37,7 +37,7 @@ describe("training in a worker thread", () => {
     expect(delay.max / 1e6).toBeLessThan(150);
     expect(messages).toEqual(["backend", "epoch", "epoch", "done"]);
     expect(result.windows).toBe(600);
-    expect(result.artifacts?.weightData.byteLength).toBe(4 * (6 * 32 + 8 * 32 + 32 + 8 * 2 + 2));
+    expect(result.artifacts?.weightData.byteLength).toBe(4 * (6 * 32 + 8 * 32 + 32 + (8 + 2) * 2 + 2));
     // Split 672 / 816 / 960: test origins run from 815 (first target 816) to 935 (last target 959),
     // so every evaluated target lies in the test part: 121 origins per series.
     const lstm = result.reports.find((r) => r.model === "lstm")!;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { machineDashboard } from "../../dashboards/machine-detail.js";
 import { renderDashboardJson } from "../../dashboards/render.js";
 import { parsePasswordFile, verifyPassword } from "../../lib/mosquitto-password-file.js";
+import { machineAdd, type ProvisioningContext, tenantAdd } from "../../provisioning/operations.js";
 import { runCli } from "../support/cli.js";
 
 const root = mkdtempSync(join(tmpdir(), "floorsense-provisioning-"));
@@ -45,6 +46,32 @@ const PRESS_07 = [
   "--device",
   "spindle=sdm120@tcp:10.0.0.5:502:3",
 ];
+
+/**
+ * Setup steps run in-process (the same code the CLI runs); only the command under test is spawned,
+ * which keeps this suite affordable on a shared machine.
+ */
+function setup(): ProvisioningContext {
+  return {
+    inventoryDir: fs(),
+    outDir: gen(),
+    dryRun: false,
+    cwd: dir,
+    note: () => {},
+    machineDashboard: (m) => renderDashboardJson(machineDashboard(m)),
+  };
+}
+
+function addPress07(): void {
+  machineAdd(setup(), {
+    tenant: "acme",
+    site: "plant-1",
+    machine: "press-07",
+    devices: ["main=sdm630@rtu:/dev/ttyUSB0:1", "spindle=sdm120@tcp:10.0.0.5:502:3"],
+    horizons: [],
+    replace: false,
+  });
+}
 
 /** Every file under the folder with its content, to prove a command wrote nothing. */
 function snapshot(folder: string): Record<string, string> {
@@ -143,7 +170,7 @@ describe("floorsense tenant add", { timeout: 120_000 }, () => {
 
 describe("floorsense machine add", { timeout: 120_000 }, () => {
   it("generates every output from one description, and re-running changes nothing", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const bridgeSecret = readFileSync(gen("secrets", "mqtt-bridge.txt"), "utf8");
     const result = await cli(...PRESS_07);
     expect(result.stderr).toBe("");
@@ -242,7 +269,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
   });
 
   it("adds a temperature target with the configured horizons when a profile measures temperature", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const result = await cli(
       "machine",
       "add",
@@ -279,7 +306,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
   });
 
   it("--dry-run prints a unified diff, hides secrets and hashes, and writes nothing", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const before = snapshot(dir);
     const result = await cli(...PRESS_07, "--dry-run");
     expect(result.code).toBe(0);
@@ -318,13 +345,13 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
     expect(result.stdout).not.toContain("FLOORSENSE_MQTT_PASSWORD=");
     expect(result.stdout.endsWith("dry run: 7 file(s) would change, nothing written\n")).toBe(true);
 
-    await cli(...PRESS_07);
+    addPress07();
     expect(await cli(...PRESS_07, "--dry-run")).toEqual({ code: 0, stdout: "no changes\n", stderr: "" });
   });
 
   it("accepts the same machine described in a file (--from), as a no-op when nothing differs", async () => {
-    await cli("tenant", "add", "acme");
-    await cli(...PRESS_07);
+    tenantAdd(setup(), "acme");
+    addPress07();
     const described = join(dir, "press-07.yaml");
     writeFileSync(
       described,
@@ -433,7 +460,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
   });
 
   it("refuses an unsafe site name", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const result = await cli(
       "machine",
       "add",
@@ -453,8 +480,8 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
   });
 
   it("refuses a different description of an existing machine unless --replace", async () => {
-    await cli("tenant", "add", "acme");
-    await cli(...PRESS_07);
+    tenantAdd(setup(), "acme");
+    addPress07();
     const before = snapshot(dir);
     const changed = PRESS_07.map((arg) =>
       arg === "spindle=sdm120@tcp:10.0.0.5:502:3" ? "spindle=sdm120@tcp:10.0.0.5:502:4" : arg,
@@ -487,7 +514,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
   });
 
   it("refuses a --from file with an error naming file, line, path and value", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const described = join(dir, "bad.yaml");
     writeFileSync(
       described,
@@ -503,8 +530,8 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
 
 describe("floorsense machine list, show, remove", { timeout: 120_000 }, () => {
   it("lists, shows and removes a machine with everything generated for it", async () => {
-    await cli("tenant", "add", "acme");
-    await cli(...PRESS_07);
+    tenantAdd(setup(), "acme");
+    addPress07();
     await cli(
       "machine",
       "add",
@@ -560,12 +587,12 @@ describe("floorsense machine list, show, remove", { timeout: 120_000 }, () => {
   });
 
   it("keeps users it does not manage in the password file", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const passwd = gen("mosquitto", "passwd");
     const handAdded =
       "grafana:$7$101$hs/wgzsy0AdckmSr$Irp/DkU+MqogqP2XHRZAIR5JzTVFaPna/87is9rNxZsMnBsi1ny5xcePp+yS5f4CQFXdkrhbaLNDfywpSjsnvQ==";
     writeFileSync(passwd, `${readFileSync(passwd, "utf8")}${handAdded}\n`);
-    await cli(...PRESS_07);
+    addPress07();
     await cli("machine", "remove", "--tenant", "acme", "--machine", "press-07");
     expect(readFileSync(passwd, "utf8")).toContain(`${handAdded}\n`);
   });
@@ -573,8 +600,8 @@ describe("floorsense machine list, show, remove", { timeout: 120_000 }, () => {
 
 describe("floorsense credentials rotate", { timeout: 120_000 }, () => {
   it("replaces the machine's password in its secret file and the password file, and only that", async () => {
-    await cli("tenant", "add", "acme");
-    await cli(...PRESS_07);
+    tenantAdd(setup(), "acme");
+    addPress07();
     const secretFile = gen("secrets", "acme-plant-1-press-07.txt");
     const old = secretPassword(secretFile);
     const token = readFileSync(gen("secrets", "tenant-acme.token"), "utf8");
@@ -604,7 +631,7 @@ describe("floorsense credentials rotate", { timeout: 120_000 }, () => {
   });
 
   it("rotates a tenant's scrape token", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     const token = readFileSync(gen("secrets", "tenant-acme.token"), "utf8");
     const result = await cli("credentials", "rotate", "--tenant", "acme", "--scrape-token");
     expect(result.code).toBe(0);
@@ -615,7 +642,7 @@ describe("floorsense credentials rotate", { timeout: 120_000 }, () => {
   });
 
   it("says what is missing", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     expect(await cli("credentials", "rotate", "--tenant", "acme", "--machine", "press-07")).toEqual({
       code: 2,
       stdout: "",
@@ -631,7 +658,7 @@ describe("floorsense credentials rotate", { timeout: 120_000 }, () => {
   });
 
   it("asks for --site when the machine name exists in two sites", async () => {
-    await cli("tenant", "add", "acme");
+    tenantAdd(setup(), "acme");
     for (const site of ["north", "south"]) {
       await cli(
         "machine",

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./binaries.js";
@@ -43,6 +43,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     "log_type warning",
     ...(options.extraConfig ?? []),
   ].filter(Boolean);
+  // Mosquitto started as root drops to its own user and could not write a mkdtemp folder,
+  // silently keeping no sessions; open the folder up so persistence really happens.
+  if (options.persistenceDir) chmodSync(options.persistenceDir, 0o777);
   const configFile = join(dir, "mosquitto.conf");
   writeFileSync(configFile, `${lines.join("\n")}\n`);
   const process = startProcess(binary, ["-c", configFile]);

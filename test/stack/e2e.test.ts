@@ -1,0 +1,307 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import {
+  type DashboardExpression,
+  dashboardExpressions,
+  substituteVariables,
+} from "../../dashboards/expressions.js";
+import { findProgram } from "../../stack/programs.js";
+import { DEMO_MACHINES, type StackPorts } from "../../stack/stack-files.js";
+import { type RunningStack, startStack } from "../../stack/stack-runner.js";
+import { needs } from "../support/binaries.js";
+import { REPO_ROOT } from "../support/cli.js";
+import { type Mosquitto, startMosquitto } from "../support/mosquitto.js";
+import { freePort } from "../support/ports.js";
+import { eventually } from "../support/processes.js";
+import { type Prometheus, startPrometheus } from "../support/prometheus.js";
+
+// The whole stack against real programs: Mosquitto and Prometheus from Debian, the simulators,
+// exporters, bridge and predictor as the CLI runs them, Alertmanager with a webhook. Fast
+// intervals keep it within a few minutes.
+const INTERVAL_S = 1;
+const ready = needs("mosquitto", "prometheus", "promtool", "prometheus-alertmanager");
+
+interface Webhook {
+  url: string;
+  received: Array<{
+    at: number;
+    body: { alerts: Array<{ labels: Record<string, string>; status: string }> };
+  }>;
+  close(): Promise<void>;
+}
+
+async function startWebhook(): Promise<Webhook> {
+  const received: Webhook["received"] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ at: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+      res.end("ok");
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${port}/alerts`,
+    received,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+async function api<T>(base: string, path: string, params: Record<string, string>): Promise<T> {
+  const response = await fetch(`${base}${path}?${new URLSearchParams(params)}`);
+  const body = (await response.json()) as { status: string; error?: string; data: T };
+  if (body.status !== "success") throw new Error(`${path} ${JSON.stringify(params)}: ${body.error}`);
+  return body.data;
+}
+
+type Vector = Array<{ metric: Record<string, string>; value: [number, string] }>;
+
+function ruleExpressions(): Array<{ file: string; name: string; expr: string; alert: boolean }> {
+  const found: Array<{ file: string; name: string; expr: string; alert: boolean }> = [];
+  for (const file of ["recording.yml", "alerts.yml"]) {
+    const doc = parseYaml(readFileSync(join(REPO_ROOT, "prometheus", "rules", file), "utf8")) as {
+      groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }>;
+    };
+    for (const group of doc.groups)
+      for (const rule of group.rules)
+        found.push({
+          file,
+          name: (rule.record ?? rule.alert)!,
+          expr: rule.expr,
+          alert: rule.alert !== undefined,
+        });
+  }
+  return found;
+}
+
+function generatedDashboardExpressions(): DashboardExpression[] {
+  return ["plant-overview.json", "machine-detail.json", "fleet-health.json"].flatMap((file) =>
+    dashboardExpressions(JSON.parse(readFileSync(join(REPO_ROOT, "dashboards", "generated", file), "utf8"))),
+  );
+}
+
+/** Metric names a PromQL expression reads (identifiers followed by a selector or range, not functions). */
+function selectedMetrics(expr: string): string[] {
+  const names = new Set<string>();
+  for (const match of expr.matchAll(
+    /\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?=\{|\[|\)|\s*(?:[><=!]|$|\n|offset|unless|and|or|\*|\/|\+|-))/g,
+  )) {
+    const name = match[1]!;
+    if (
+      /^(by|without|on|ignoring|group_left|group_right|bool|offset|and|or|unless|vector|time|inf|nan)$/i.test(
+        name,
+      )
+    )
+      continue;
+    if (/^\d/.test(name)) continue;
+    if (name.includes("_") || name.includes(":")) names.add(name);
+  }
+  return [...names];
+}
+
+describe.skipIf(!ready)("the whole stack end to end", () => {
+  let dataDir: string;
+  let mosquitto: Mosquitto;
+  let remoteWriteTarget: Prometheus;
+  let webhook: Webhook;
+  let stack: RunningStack;
+  let prom: string;
+  const log: string[] = [];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "floorsense-e2e-"));
+    mosquitto = await startMosquitto({ persistenceDir: mkdtempSync(join(tmpdir(), "floorsense-e2e-mq-")) });
+    remoteWriteTarget = await startPrometheus({
+      config: "global:\n  scrape_interval: 1m\nstorage:\n  tsdb:\n    out_of_order_time_window: 1h\n",
+      flags: ["--web.enable-remote-write-receiver"],
+    });
+    webhook = await startWebhook();
+    const ports: StackPorts = {
+      mqtt: mosquitto.port,
+      brokerWeb: await freePort(),
+      simulators: [await freePort(), await freePort()],
+      exporters: [await freePort(), await freePort()],
+      bridge: await freePort(),
+      predictor: await freePort(),
+      prometheus: await freePort(),
+      alertmanager: await freePort(),
+    };
+    stack = await startStack({
+      repoRoot: REPO_ROOT,
+      dataDir,
+      ports,
+      interval: `${INTERVAL_S}s`,
+      broker: "external",
+      withPredictor: true,
+      contractedPeakWatts: 1e12,
+      webhookUrl: webhook.url,
+      remoteWriteUrl: `${remoteWriteTarget.url}/api/v1/write`,
+      binaries: {
+        prometheus: findProgram("prometheus")!,
+        alertmanager: findProgram("prometheus-alertmanager"),
+      },
+      write: (line) => {
+        log.push(line);
+        if (log.length > 5000) log.shift();
+      },
+    });
+    prom = stack.urls["Prometheus UI"]!;
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await remoteWriteTarget?.stop();
+    await mosquitto?.stop();
+    await webhook?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("delivers meter series to Prometheus with tenant, site, machine and device from the topic", async () => {
+    for (const m of DEMO_MACHINES) {
+      const selector = `floorsense_meter_voltage_volts{tenant="demo",site="${m.site}",machine="${m.machine}",device="${m.device}",phase="L1"}`;
+      const result = await eventually(
+        async () => {
+          const v = await api<{ result: Vector }>(prom, "/api/v1/query", { query: selector });
+          return v.result.length === 1 ? v.result : undefined;
+        },
+        60_000,
+        `${selector} in Prometheus\n${log.slice(-40).join("\n")}`,
+      );
+      const volts = Number(result[0]!.value[1]);
+      expect(volts).toBeGreaterThan(180);
+      expect(volts).toBeLessThan(260);
+    }
+  }, 90_000);
+
+  it("makes a forced peak fire the peak alert and reach the webhook through Alertmanager", async () => {
+    await eventually(
+      async () =>
+        (
+          await api<{ result: Vector }>(prom, "/api/v1/query", {
+            query: "tenant_site:floorsense_meter_system_power_watts:avg15m",
+          })
+        ).result.length > 0,
+      60_000,
+      "the 15-minute average power recording rule",
+    );
+    // Force the condition: a contract far below the simulated plant's load.
+    writeFileSync(
+      join(dataDir, "contracts.yml"),
+      readFileSync(join(dataDir, "contracts.yml"), "utf8").replace(/vector\([^)]*\)/, "vector(1000)"),
+    );
+    const forcedAt = Date.now();
+    expect((await fetch(`${prom}/-/reload`, { method: "POST" })).ok).toBe(true);
+    const delivery = await eventually(
+      () =>
+        webhook.received.find((r) =>
+          r.body.alerts.some(
+            (a) => a.labels.alertname === "FloorsensePeakAboveContract" && a.status === "firing",
+          ),
+        ),
+      90_000,
+      "FloorsensePeakAboveContract at the webhook",
+    );
+    const alert = delivery.body.alerts.find((a) => a.labels.alertname === "FloorsensePeakAboveContract")!;
+    expect(alert.labels).toMatchObject({ tenant: "demo", site: "plant1", severity: "critical" });
+    console.log(`e2e: forced peak to webhook in ${((delivery.at - forcedAt) / 1000).toFixed(1)} s`);
+  }, 120_000);
+
+  it("loses no sample on the remote-write path while the broker is down", async () => {
+    const series = `floorsense_meter_voltage_volts{machine="press1",phase="L1"}`;
+    await eventually(
+      async () => (await remoteWriteTarget.query(series)).length > 0,
+      30_000,
+      "remote-written samples",
+    );
+    const outageStart = Date.now() / 1000;
+    await mosquitto.stop();
+    await new Promise((r) => setTimeout(r, 8_000));
+    mosquitto = await startMosquitto({ port: mosquitto.port });
+    const outageEnd = Date.now() / 1000;
+    // Every poll cycle of the outage is replayed with its acquisition timestamp.
+    const samples = await eventually(
+      async () => {
+        const data = await api<{ result: Array<{ values: Array<[number, string]> }> }>(
+          remoteWriteTarget.url,
+          "/api/v1/query",
+          {
+            query: `${series}[${Math.ceil(Date.now() / 1000 - outageStart + 10)}s]`,
+          },
+        );
+        const values = data.result[0]?.values ?? [];
+        const last = values.at(-1)?.[0] ?? 0;
+        return last > outageEnd + 3 * INTERVAL_S ? values.map(([t]) => t) : undefined;
+      },
+      60_000,
+      "replayed backlog in the remote-write target",
+    );
+    const inOutage = samples.filter((t) => t > outageStart + INTERVAL_S && t < outageEnd - INTERVAL_S);
+    expect(inOutage.length).toBeGreaterThanOrEqual(Math.floor((outageEnd - outageStart) / INTERVAL_S) - 3);
+    const gaps = samples.slice(1).map((t, i) => t - samples[i]!);
+    // A simulated fault can cost one cycle; a lost backlog would leave a gap as long as the outage.
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2.5 * INTERVAL_S);
+    console.log(
+      `e2e: ${samples.length} samples over the outage window, ${inOutage.length} acquired while the broker was down`,
+    );
+  }, 120_000);
+
+  it("evaluates every rule expression without error, and every input metric has data", async () => {
+    // A rejected payload, so the rejection counters the rules read exist.
+    const { default: mqtt } = await import("mqtt");
+    const client = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5 });
+    await client.publishAsync("floorsense/v1/demo/plant1/press1/meter1", "not openmetrics\n", { qos: 1 });
+    await client.endAsync();
+    const missing: string[] = [];
+    for (const rule of ruleExpressions()) {
+      await api<{ result: unknown }>(prom, "/api/v1/query", { query: rule.expr });
+      for (const metric of selectedMetrics(rule.expr)) {
+        const found = await eventually(
+          async () =>
+            (await api<{ result: Vector }>(prom, "/api/v1/query", { query: `count(${metric})` })).result
+              .length > 0 || undefined,
+          metric.startsWith("floorsense_forecast") ||
+            metric.startsWith("floorsense_predictor") ||
+            metric.startsWith("floorsense_anomaly")
+            ? 120_000
+            : 20_000,
+          metric,
+        ).catch(() => false);
+        if (!found) missing.push(`${rule.file} ${rule.name}: ${metric}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  }, 400_000);
+
+  it("evaluates every dashboard expression without error and gets data", async () => {
+    const empty: string[] = [];
+    const expressions = generatedDashboardExpressions();
+    expect(expressions.length).toBeGreaterThan(20);
+    for (const e of expressions) {
+      const expr = substituteVariables(e.expr, {
+        tenant: "demo",
+        site: "plant1",
+        machine: "press1",
+        device: "meter1",
+        horizon: "15m",
+        __rate_interval: "1m",
+        __interval: "15s",
+        __range: "1h",
+      });
+      const end = Date.now() / 1000;
+      const data = await api<{ result: unknown[] }>(prom, "/api/v1/query_range", {
+        query: expr,
+        start: String(end - 300),
+        end: String(end),
+        step: "5",
+      });
+      if (data.result.length === 0) empty.push(`${e.dashboard} / ${e.panel} / ${e.refId}: ${expr}`);
+    }
+    expect(empty).toEqual([]);
+  }, 120_000);
+});

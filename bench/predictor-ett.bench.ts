@@ -17,10 +17,10 @@ import { datasetsDir } from "./predictor-datasets.js";
 const { values: args } = parseArgs({
   options: {
     epochs: { type: "string", default: "12" },
-    window: { type: "string", default: "96" },
-    units: { type: "string", default: "48" },
+    window: { type: "string", default: "48" },
+    units: { type: "string", default: "32" },
     windows: { type: "string", default: "16000" },
-    batch: { type: "string", default: "128" },
+    batch: { type: "string", default: "256" },
     backend: { type: "string", default: "auto" },
   },
 });

@@ -18,6 +18,8 @@ import { tenantCommand } from "./commands/tenant.js";
 export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
     .scriptName("floorsense")
+    // Flags follow Prometheus' dotted style (--web.listen-address); they are names, not nesting.
+    .parserConfiguration({ "dot-notation": false })
     .usage("$0 <command> [options]\n\nSee and foresee what factory machines do.")
     .command(openmetricsCommand)
     .command(exporterCommand)

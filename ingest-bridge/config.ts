@@ -77,6 +77,11 @@ export const bridgeConfigSchema = z.strictObject({
           insecure_skip_verify: z.boolean().default(false),
         })
         .optional(),
+      /**
+       * 5 by default. 4 (MQTT 3.1.1) for brokers without MQTT 5 such as `floorsense broker`; the
+       * session then persists with clean=false alone, without an expiry interval.
+       */
+      protocol_version: z.union([z.literal(4), z.literal(5)]).default(5),
       topic_filter: z.string().min(1).default("floorsense/v1/#"),
       /** With a group, replicas subscribe to `$share/<group>/<filter>` and split the messages. */
       shared_group: z

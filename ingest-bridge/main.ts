@@ -158,7 +158,8 @@ export async function startBridge(
       ]);
       clearTimeout(timer);
       for (const endpoint of endpoints) endpoint.stop();
-      await consumer.close();
+      // A broker that does not answer must not keep the process from exiting.
+      await Promise.race([consumer.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await http.close();
     }),
   };

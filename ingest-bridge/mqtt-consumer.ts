@@ -44,10 +44,13 @@ export class MqttConsumer {
   start(): void {
     const { config, logger } = this.options;
     const clientOptions: IClientOptions = {
-      protocolVersion: 5,
+      protocolVersion: config.protocol_version,
       clientId: config.client_id,
       clean: false,
-      properties: { sessionExpiryInterval: Math.round(config.session_expiry / 1000) },
+      properties:
+        config.protocol_version === 5
+          ? { sessionExpiryInterval: Math.round(config.session_expiry / 1000) }
+          : undefined,
       keepalive: Math.max(1, Math.round(config.keepalive / 1000)),
       reconnectPeriod: config.reconnect_period,
       resubscribe: false,
@@ -78,8 +81,21 @@ export class MqttConsumer {
     });
     // QoS 0 messages (a status published without QoS, or a downgraded reading) bypass the ack
     // handler; QoS 1 messages are also emitted here, after their handler, and must not count twice.
+    if (config.protocol_version === 4) {
+      // MQTT.js applies customHandleAcks to MQTT 5 only. With 3.1.1 the PUBACK follows the
+      // callback of handleMessage, so the same rule holds: acknowledged only once handed on.
+      // 3.1.1 has no negative PUBACK; after a failed handoff the connection is dropped instead,
+      // and the broker redelivers the unacknowledged message into the persistent session.
+      client.handleMessage = (packet, callback) => {
+        if (packet.cmd !== "publish") return callback();
+        this.onPublish(packet.topic, packet.payload as Buffer, (code) => {
+          if (code === 0) callback();
+          else client.stream.destroy();
+        });
+      };
+    }
     client.on("message", (topic, payload, packet) => {
-      if (packet.qos !== 0 || this.stopping) return;
+      if (packet.qos !== 0 || this.stopping || config.protocol_version === 4) return;
       try {
         void this.options
           .onMessage(topic, payload)

@@ -58,6 +58,8 @@ export class DeviceSeries {
   families: FamilyEntry[] = [];
   /** Start index of each family in `keys`; a family ends where the next starts. */
   familyStarts: number[] = [];
+  /** Set when the device's series were removed, so cached references know to look it up again. */
+  removed = false;
   /** `tenant="..",site="..",machine="..",device=".."} `, what completes every key of the device. */
   readonly identityTail: string;
 
@@ -131,6 +133,8 @@ function renderTextHeader(family: FamilyEntry): string {
 export class SeriesStore {
   private readonly tenants = new Map<string, TenantSeries>();
   private readonly interned = new Map<string, string>();
+  /** The device of a topic's identity object (the router reuses one per topic): no string key per message. */
+  private readonly deviceOf = new WeakMap<DeviceIdentity, DeviceSeries>();
   private totalSeries = 0;
 
   constructor(readonly limits: StoreLimits) {}
@@ -161,6 +165,33 @@ export class SeriesStore {
       limitedByTenant: 0,
       limitedByDevice: 0,
     };
+    const oldestMs = nowMs - this.limits.maxSampleAgeMs;
+    const newestMs = nowMs + this.limits.maxSampleFutureMs;
+    // Fast path: the payload has the layout of the device's last one (same families with the same
+    // type and unit, same series in the same order), so slot i is sample i and no lookup is needed.
+    // Everything is compared before anything is written: a payload is taken whole or not at all.
+    let device = this.deviceOf.get(identity);
+    if (device?.removed) device = undefined;
+    if (device && this.sameLayout(device, families)) {
+      let position = 0;
+      for (const family of families) {
+        const samples = family.samples;
+        for (let i = 0; i < samples.length; i++, position++) {
+          const sample = samples[i]!;
+          this.update(
+            device,
+            position,
+            sample.value,
+            sample.timestamp ?? Number.NaN,
+            oldestMs,
+            newestMs,
+            result,
+          );
+        }
+      }
+      return result;
+    }
+
     let tenant = this.tenants.get(identity.tenant);
     // Metadata must agree across a tenant's devices, or the endpoint would show one name twice.
     for (const family of families) {
@@ -177,60 +208,40 @@ export class SeriesStore {
       this.tenants.set(identity.tenant, tenant);
     }
     const key = deviceKey(identity);
-    let device = tenant.devices.get(key);
+    device = tenant.devices.get(key);
     if (!device) {
       device = new DeviceSeries(identity);
       tenant.devices.set(key, device);
     }
+    this.deviceOf.set(identity, device);
+    this.writeSlow(tenant, device, families, 0, oldestMs, newestMs, result);
+    return result;
+  }
 
-    const oldestMs = nowMs - this.limits.maxSampleAgeMs;
-    const newestMs = nowMs + this.limits.maxSampleFutureMs;
-    // Fast path: the payload has the layout of the last one, so slot i is sample i.
+  private sameLayout(device: DeviceSeries, families: MetricFamily[]): boolean {
+    if (families.length !== device.families.length) return false;
+    const keys = device.keys;
     let position = 0;
-    let familyIndex = 0;
-    let mismatchFamily = -1;
-    for (; familyIndex < families.length; familyIndex++) {
-      const family = families[familyIndex]!;
+    for (let f = 0; f < families.length; f++) {
+      const family = families[f]!;
+      const entry = device.families[f]!;
       const samples = family.samples;
       if (
-        device.familyStarts[familyIndex] !== position ||
-        device.familyEnd(familyIndex) !== position + samples.length ||
-        device.families[familyIndex]!.name !== family.name
+        device.familyStarts[f] !== position ||
+        device.familyEnd(f) !== position + samples.length ||
+        entry.type !== family.type ||
+        (entry.unit ?? "") !== (family.unit ?? "") ||
+        entry.name !== family.name
       ) {
-        mismatchFamily = familyIndex;
-        break;
-      }
-      const keys = device.keys;
-      let same = true;
-      for (let i = 0; i < samples.length; i++) {
-        const sample = samples[i]!;
-        if (!keyMatches(keys[position + i]!, sample.name, sample.labels)) {
-          same = false;
-          break;
-        }
-      }
-      if (!same) {
-        mismatchFamily = familyIndex;
-        break;
+        return false;
       }
       for (let i = 0; i < samples.length; i++) {
         const sample = samples[i]!;
-        this.update(
-          device,
-          position + i,
-          sample.value,
-          sample.timestamp ?? Number.NaN,
-          oldestMs,
-          newestMs,
-          result,
-        );
+        if (!keyMatches(keys[position + i]!, family.name, sample.name, sample.labels)) return false;
       }
       position += samples.length;
     }
-    // Series missing from this payload keep their last values until the device goes quiet.
-    if (mismatchFamily >= 0)
-      this.writeSlow(tenant, device, families, mismatchFamily, oldestMs, newestMs, result);
-    return result;
+    return position === keys.length;
   }
 
   private update(
@@ -391,6 +402,7 @@ export class SeriesStore {
       if (entry.members.size === 0) tenant.families.delete(entry.name);
     }
     tenant.devices.delete(key);
+    device.removed = true;
     tenant.seriesCount -= device.length;
     this.totalSeries -= device.length;
     if (tenant.devices.size === 0) this.tenants.delete(identity.tenant);

@@ -60,8 +60,6 @@ const TYPE_SUFFIXES: Record<MetricType, ReadonlyArray<readonly [string, number]>
   unknown: [["", R_VALUE]],
 };
 
-const TYPES = new Set<string>(Object.keys(TYPE_SUFFIXES));
-
 /** Per type: its sample suffixes and their roles as plain arrays (the hot paths avoid iterators). */
 const SUFFIX_TEXT = {} as Record<MetricType, string[]>;
 const SUFFIX_ROLE = {} as Record<MetricType, number[]>;
@@ -86,6 +84,58 @@ function isLabelStart(c: number): boolean {
 function isLabelChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
 }
+
+/**
+ * Names repeat from payload to payload (a device publishes the same families every cycle), so
+ * metric and label names are interned across calls: a name found again costs one comparison with
+ * the cached string instead of a new slice, and the cached strings are internalized, so later
+ * `===`, Map lookups and property stores on them need no hashing or character comparison. The
+ * table is a fixed-size direct-mapped cache keyed by a hash computed while the name is scanned;
+ * a collision only evicts, so memory stays bounded whatever names arrive.
+ */
+const INTERN_SLOTS = 4096;
+const internTable: Array<string | undefined> = new Array(INTERN_SLOTS);
+
+/** A flat, internalized copy: property keys are internalized, and a slice may pin the whole input. */
+function internalize(text: string): string {
+  return Object.keys({ [text]: 0 })[0]!;
+}
+
+function intern(src: string, start: number, end: number, hash: number): string {
+  const slot = hash & (INTERN_SLOTS - 1);
+  const cached = internTable[slot];
+  if (cached !== undefined && cached.length === end - start && src.startsWith(cached, start)) return cached;
+  const text = internalize(src.slice(start, end));
+  internTable[slot] = text;
+  return text;
+}
+
+/** Per interned family name and type: the sample names the family claims (see Parser.register). */
+const claimCache = new Map<string, Partial<Record<MetricType, string[]>>>();
+const CLAIM_CACHE_LIMIT = 20_000;
+
+function claimedNames(family: string, type: MetricType): string[] {
+  let byType = claimCache.get(family);
+  if (byType === undefined) {
+    if (claimCache.size >= CLAIM_CACHE_LIMIT) claimCache.clear();
+    byType = {};
+    claimCache.set(family, byType);
+  }
+  let names = byType[type];
+  if (names === undefined) {
+    names = CLAIMS[type].map((suffix) => internalize(family + suffix));
+    byType[type] = names;
+  }
+  return names;
+}
+
+/** Label names of the previous sample lines, by position in the label set (shared across calls). */
+const labelNameCache: string[] = [];
+
+/** Family names in the order the previous exposition gave them: the likely names of the next one. */
+let previousFamilyOrder: string[] = [];
+
+const TYPE_NAMES = Object.keys(TYPE_SUFFIXES) as MetricType[];
 
 /** Renders a character for an error message so that invisible ones become visible. */
 function describeChar(src: string, pos: number): string {
@@ -166,7 +216,11 @@ class Parser {
   private hasSamples = false;
   private seenHelp = false;
   private seenUnit = false;
-  private readonly groups = new Set<string>();
+  /** Keys of the family's metrics so far: a short list, moved into a Set once it grows. */
+  private readonly groupList: string[] = [];
+  private groupSet: Set<string> | null = null;
+  private familyCount = 0;
+  private readonly familyOrder: string[] = [];
   private lastName = "";
   private lastRole = -1;
 
@@ -198,7 +252,6 @@ class Parser {
   // Set by parseLabels for the sample being read.
   private labelKey = "";
   private sawEscape = false;
-  private readonly labelNameCache: string[] = [];
   private special: string | undefined = undefined;
   private specialPos = 0;
   private labelsPos = 0;
@@ -230,6 +283,8 @@ class Parser {
       }
     }
     this.closeFamily();
+    this.familyOrder.length = this.familyCount;
+    previousFamilyOrder = this.familyOrder;
   }
 
   // ---- errors -------------------------------------------------------------------------------
@@ -292,13 +347,42 @@ class Parser {
     this.fail(pos, `expected the ${what}, found ${describeChar(this.src, pos)}`);
   }
 
+  /** Whether the metric name at this.pos is exactly `name` (a name already validated); consumes it. */
+  private matchName(name: string | undefined): boolean {
+    if (name === undefined || name === "") return false;
+    const pos = this.pos;
+    const src = this.src;
+    const end = pos + name.length;
+    // The cheap tests first: most misses differ in length or in their last character.
+    if (isNameChar(src.charCodeAt(end))) return false;
+    if (src.charCodeAt(end - 1) !== name.charCodeAt(name.length - 1)) return false;
+    if (!src.startsWith(name, pos)) return false;
+    this.pos = end;
+    return true;
+  }
+
+  /** The metric name at this.pos, trying the current family's and the expected next family's names first. */
+  private metricName(): string {
+    const fam = this.fam;
+    if (fam !== null && this.matchName(fam.name)) return fam.name;
+    const expected = previousFamilyOrder[this.familyCount];
+    if (this.matchName(expected)) return expected!;
+    return this.scanMetricName();
+  }
+
   private scanMetricName(): string {
     const src = this.src;
     const start = this.pos;
     let i = start;
-    if (i < this.len && isNameStart(src.charCodeAt(i))) {
+    let hash = 0;
+    let c = src.charCodeAt(i);
+    if (i < this.len && isNameStart(c)) {
+      hash = c;
       i++;
-      while (i < this.len && isNameChar(src.charCodeAt(i))) i++;
+      while (i < this.len && isNameChar((c = src.charCodeAt(i)))) {
+        hash = (Math.imul(hash, 31) + c) | 0;
+        i++;
+      }
     }
     if (i === start) {
       const c = src.charCodeAt(i);
@@ -312,7 +396,7 @@ class Parser {
       this.fail(start, `metric name "${src.slice(start, i)}" starts with "_"; such names are reserved`);
     }
     this.pos = i;
-    return src.slice(start, i);
+    return intern(src, start, i, hash);
   }
 
   /** Returns true at `# EOF`. */
@@ -327,12 +411,20 @@ class Parser {
     }
     const kwStart = start + 2;
     let i = kwStart;
-    while (i < this.len) {
-      const c = src.charCodeAt(i);
-      if (c < 65 || c > 90) break;
-      i++;
+    let keyword: string;
+    // The three metadata keywords followed by their space take no slice; anything else is read out.
+    if (src.startsWith("TYPE ", kwStart)) keyword = "TYPE";
+    else if (src.startsWith("HELP ", kwStart)) keyword = "HELP";
+    else if (src.startsWith("UNIT ", kwStart)) keyword = "UNIT";
+    else {
+      while (i < this.len) {
+        const c = src.charCodeAt(i);
+        if (c < 65 || c > 90) break;
+        i++;
+      }
+      keyword = src.slice(kwStart, i);
     }
-    const keyword = src.slice(kwStart, i);
+    i = kwStart + keyword.length;
     this.pos = i;
     if (keyword === "EOF") {
       if (i === this.len) return true;
@@ -358,7 +450,7 @@ class Parser {
     }
     this.pos = i + 1;
     const nameLine = this.line;
-    const name = this.scanMetricName();
+    const name = this.metricName();
     if (this.pos >= this.len || src.charCodeAt(this.pos) !== SP) {
       const c = src.charCodeAt(this.pos);
       if (this.pos >= this.len || c === LF) {
@@ -373,27 +465,42 @@ class Parser {
     const valueStart = this.pos;
     if (keyword === "TYPE") {
       const end = this.tokenEnd(valueStart);
-      const type = src.slice(valueStart, end);
-      if (!TYPES.has(type)) {
-        this.fail(valueStart, `unknown metric type "${type}"; expected one of ${TYPE_LIST}`);
+      let type: MetricType | undefined;
+      for (let t = 0; t < TYPE_NAMES.length; t++) {
+        const candidate = TYPE_NAMES[t]!;
+        if (candidate.length === end - valueStart && src.startsWith(candidate, valueStart)) {
+          type = candidate;
+          break;
+        }
+      }
+      if (type === undefined) {
+        this.fail(
+          valueStart,
+          `unknown metric type "${src.slice(valueStart, end)}"; expected one of ${TYPE_LIST}`,
+        );
       }
       this.pos = end;
       this.endLine();
-      this.metadataType(name, type as MetricType, nameLine, valueStart);
+      this.metadataType(name, type, nameLine, valueStart);
     } else if (keyword === "HELP") {
       const help = this.scanHelp();
       this.endLine();
       this.metadataHelp(name, help, nameLine);
     } else {
       let j = valueStart;
-      while (j < this.len && isNameChar(src.charCodeAt(j))) j++;
+      let hash = 0;
+      let c = 0;
+      while (j < this.len && isNameChar((c = src.charCodeAt(j)))) {
+        hash = (Math.imul(hash, 31) + c) | 0;
+        j++;
+      }
       this.pos = j;
       if (j < this.len && src.charCodeAt(j) !== LF) {
         if (src.charCodeAt(j) !== SP && src.charCodeAt(j) !== CR) {
           this.fail(j, `unexpected ${describeChar(src, j)} in unit; units use letters, digits, "_" and ":"`);
         }
       }
-      const unit = src.slice(valueStart, j);
+      const unit = intern(src, valueStart, j, hash);
       this.endLine();
       this.metadataUnit(name, unit, nameLine, valueStart);
     }
@@ -492,16 +599,16 @@ class Parser {
       this.failAt(line, 1, `second "# UNIT" line for "${name}"; each family has at most one`);
     this.seenUnit = true;
     if (unit === "") return;
-    const column = valuePos - this.lineStartOf(valuePos) + 1;
-    if (!name.endsWith(`_${unit}`)) {
+    const suffixAt = name.length - unit.length - 1;
+    if (suffixAt < 0 || name.charCodeAt(suffixAt) !== 95 || !name.endsWith(unit)) {
       this.failAt(
         line,
-        column,
+        valuePos - this.lineStartOf(valuePos) + 1,
         `unit "${unit}" is not a suffix of "${name}"; the family name must end in "_${unit}"`,
       );
     }
     if (this.typed && (fam.type === "info" || fam.type === "stateset")) {
-      this.failAt(line, column, `${fam.type} "${name}" must not have a unit`);
+      this.failAt(line, valuePos - this.lineStartOf(valuePos) + 1, `${fam.type} "${name}" must not have a unit`);
     }
     fam.unit = unit;
   }
@@ -523,7 +630,9 @@ class Parser {
     this.hasSamples = false;
     this.seenHelp = false;
     this.seenUnit = false;
-    this.groups.clear();
+    this.groupList.length = 0;
+    this.groupSet = null;
+    this.familyOrder[this.familyCount++] = name;
     this.lastName = "";
     this.lastRole = -1;
     this.visitor.family?.(fam, line);
@@ -535,9 +644,10 @@ class Parser {
     const fam = this.fam!;
     this.registered = true;
     const claims = CLAIMS[fam.type];
+    const claimed = claimedNames(fam.name, fam.type);
     for (let i = 0; i < claims.length; i++) {
       const suffix = claims[i]!;
-      const sampleName = fam.name + suffix;
+      const sampleName = claimed[i]!;
       const owner = this.names.get(sampleName);
       if (owner === undefined) continue;
       if (owner.family === fam.name) {
@@ -556,7 +666,7 @@ class Parser {
       );
     }
     const owner: NameOwner = { family: fam.name, type: fam.type, line: this.famLine };
-    for (let i = 0; i < claims.length; i++) this.names.set(fam.name + claims[i]!, owner);
+    for (let i = 0; i < claimed.length; i++) this.names.set(claimed[i]!, owner);
   }
 
   private closeFamily(): void {
@@ -571,7 +681,7 @@ class Parser {
   private roleFor(name: string, namePos: number): number {
     if (name === this.lastName) return this.lastRole;
     const fam = this.fam;
-    if (fam !== null && name.startsWith(fam.name)) {
+    if (fam !== null && (name === fam.name || name.startsWith(fam.name))) {
       const rest = name.length - fam.name.length;
       const suffixes = SUFFIX_TEXT[fam.type];
       for (let i = 0; i < suffixes.length; i++) {
@@ -611,12 +721,11 @@ class Parser {
     const last = this.lastName;
     let name: string;
     let role: number;
-    if (last !== "" && src.startsWith(last, namePos) && !isNameChar(src.charCodeAt(namePos + last.length))) {
+    if (this.matchName(last)) {
       name = last;
       role = this.lastRole;
-      this.pos = namePos + last.length;
     } else {
-      name = this.scanMetricName();
+      name = this.metricName();
       role = this.roleFor(name, namePos);
     }
     const fam = this.fam!;
@@ -799,7 +908,7 @@ class Parser {
       this.labelKey = "";
       return labels;
     }
-    const cache = this.labelNameCache;
+    const cache = labelNameCache;
     for (let index = 0; ; index++) {
       const nameStart = this.pos;
       let name = cache[index];
@@ -813,9 +922,15 @@ class Parser {
         i = nameStart + name.length;
       } else {
         i = nameStart;
-        if (i < this.len && isLabelStart(src.charCodeAt(i))) {
+        let hash = 0;
+        let c = src.charCodeAt(i);
+        if (i < this.len && isLabelStart(c)) {
+          hash = c;
           i++;
-          while (i < this.len && isLabelChar(src.charCodeAt(i))) i++;
+          while (i < this.len && isLabelChar((c = src.charCodeAt(i)))) {
+            hash = (Math.imul(hash, 31) + c) | 0;
+            i++;
+          }
         }
         if (i === nameStart) {
           const c = src.charCodeAt(i);
@@ -826,7 +941,7 @@ class Parser {
             `expected a label name (a letter or "_" followed by letters, digits or "_"), found ${describeChar(src, i)}`,
           );
         }
-        name = src.slice(nameStart, i);
+        name = intern(src, nameStart, i, hash);
         if (name.charCodeAt(0) === 95) {
           this.fail(nameStart, `label name "${name}" starts with "_"; such names are reserved`);
         }
@@ -989,10 +1104,7 @@ class Parser {
       return;
     }
     if (this.hasSamples) this.finishPoint();
-    // One hash operation instead of has() then add(): a set that does not grow already had the key.
-    const seen = this.groups.size;
-    this.groups.add(key);
-    if (this.groups.size === seen) {
+    if (this.seenGroup(key)) {
       this.fail(
         this.labelsPos,
         `metric ${formatLabels(sample.labels, specialName)} of "${this.fam!.name}" appears again after other metrics; a metric's samples must be contiguous`,
@@ -1005,6 +1117,22 @@ class Parser {
     this.previousCreated = Number.NaN;
     this.startPoint(sample, specialName);
     if (ts === undefined) this.noteSeries(sample, role, special);
+  }
+
+  /** Records a metric key of the family; true when it was already there. */
+  private seenGroup(key: string): boolean {
+    const set = this.groupSet;
+    if (set !== null) {
+      // One hash operation instead of has() then add(): a set that does not grow already had the key.
+      const seen = set.size;
+      set.add(key);
+      return set.size === seen;
+    }
+    const list = this.groupList;
+    for (let i = 0; i < list.length; i++) if (list[i] === key) return true;
+    list.push(key);
+    if (list.length > 16) this.groupSet = new Set(list);
+    return false;
   }
 
   /**
@@ -1056,9 +1184,8 @@ class Parser {
   private finishPoint(): void {
     const fam = this.fam!;
     const type = fam.type;
-    const where = () => `${type} "${fam.name}" metric ${formatLabels(this.pointLabels, this.pointSpecial)}`;
     if (type === "counter") {
-      if (!this.hasTotal) this.failAt(this.pointLine, 1, `${where()} has no "${fam.name}_total" sample`);
+      if (!this.hasTotal) this.failAt(this.pointLine, 1, `${this.pointWhere()} has no "${fam.name}_total" sample`);
       // Across MetricPoints a total only goes down when the counter was reset, which a new _created marks.
       if (
         this.total < this.previousTotal &&
@@ -1067,7 +1194,7 @@ class Parser {
         this.failAt(
           this.pointLine,
           1,
-          `${where()}: ${fam.name}_total went down from ${this.previousTotal} to ${this.total} without a new ${fam.name}_created; counters only decrease when reset`,
+          `${this.pointWhere()}: ${fam.name}_total went down from ${this.previousTotal} to ${this.total} without a new ${fam.name}_created; counters only decrease when reset`,
         );
       }
       this.previousTotal = this.total;
@@ -1078,42 +1205,47 @@ class Parser {
     const gauge = type === "gaugehistogram";
     const count = gauge ? "_gcount" : "_count";
     const sum = gauge ? "_gsum" : "_sum";
-    if (!this.hasInf) this.failAt(this.pointLine, 1, `${where()} has no le="+Inf" bucket`);
+    if (!this.hasInf) this.failAt(this.pointLine, 1, `${this.pointWhere()} has no le="+Inf" bucket`);
     if (this.hasCount && this.countValue !== this.infValue) {
       this.failAt(
         this.pointLine,
         1,
-        `${where()}: ${fam.name}${count} is ${this.countValue} but the le="+Inf" bucket is ${this.infValue}; they must be equal`,
+        `${this.pointWhere()}: ${fam.name}${count} is ${this.countValue} but the le="+Inf" bucket is ${this.infValue}; they must be equal`,
       );
     }
     if (this.hasSum && !this.hasCount) {
       this.failAt(
         this.pointLine,
         1,
-        `${where()} has ${fam.name}${sum} but no ${fam.name}${count}; give both or neither`,
+        `${this.pointWhere()} has ${fam.name}${sum} but no ${fam.name}${count}; give both or neither`,
       );
     }
     if (this.hasCount && !this.hasSum) {
       this.failAt(
         this.pointLine,
         1,
-        `${where()} has ${fam.name}${count} but no ${fam.name}${sum}; give both or neither`,
+        `${this.pointWhere()} has ${fam.name}${count} but no ${fam.name}${sum}; give both or neither`,
       );
     }
     if (!gauge && this.hasSum && this.hasNegativeBucket) {
       this.failAt(
         this.pointLine,
         1,
-        `${where()} has buckets with negative "le" and a sum (${fam.name}_sum); a histogram with negative buckets must not have a sum`,
+        `${this.pointWhere()} has buckets with negative "le" and a sum (${fam.name}_sum); a histogram with negative buckets must not have a sum`,
       );
     }
     if (gauge && this.gsumNegative && !this.hasNegativeBucket) {
       this.failAt(
         this.pointLine,
         1,
-        `${where()} has a negative ${fam.name}_gsum but no bucket with negative "le"`,
+        `${this.pointWhere()} has a negative ${fam.name}_gsum but no bucket with negative "le"`,
       );
     }
+  }
+
+  private pointWhere(): string {
+    const fam = this.fam!;
+    return `${fam.type} "${fam.name}" metric ${formatLabels(this.pointLabels, this.pointSpecial)}`;
   }
 
   // ---- per-type rules -----------------------------------------------------------------------
@@ -1343,17 +1475,23 @@ class Parser {
   }
 }
 
+/** Keeps the families; a class rather than closures, so a call allocates no functions. */
+class FamilyCollector implements OpenMetricsVisitor {
+  readonly families: MetricFamily[] = [];
+  family(family: MetricFamily): void {
+    this.families.push(family);
+  }
+  sample(): void {}
+}
+
 /**
  * Parses and validates an OpenMetrics 1.0 text exposition. Bytes are decoded as strict UTF-8.
  * Throws OpenMetricsParseError on the first problem; never returns a partial result.
  */
 export function parseOpenMetrics(input: string | Uint8Array): MetricFamily[] {
-  const families: MetricFamily[] = [];
-  new Parser(decodeUtf8(input), {
-    family: (family) => families.push(family),
-    sample: () => {},
-  }).run();
-  return families;
+  const collector = new FamilyCollector();
+  new Parser(decodeUtf8(input), collector).run();
+  return collector.families;
 }
 
 /**

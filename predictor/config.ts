@@ -95,6 +95,8 @@ export const predictorConfigSchema = z
     keep_versions: z.number().int().min(1).default(3),
     /** Train at start when no stored model exists for a target. */
     train_on_start: z.boolean().default(true),
+    /** While a target has no model to serve (a fresh install, too little history), retry this often. */
+    retry_untrained_every: duration("retry_untrained_every").default("5m"),
     backend: z.enum(["auto", "node", "wasm", "cpu"]).default("auto"),
     web: z
       .strictObject({

@@ -62,6 +62,46 @@ export interface SeriesForecast {
   horizons: HorizonForecast[];
 }
 
+function firstPresent(values: Float64Array): number {
+  return values.findIndex((v) => !Number.isNaN(v));
+}
+
+/**
+ * For horizons longer than a series' history (a fresh installation), no forecast was made `h`
+ * before the latest value; the one from the series' first point, for the latest value, stands in
+ * (scored with the horizon's interval, which is at least as wide as that shorter lead's), so the
+ * anomaly score exists from the start. Undefined where the regular forecast applies.
+ */
+async function earliestForecasts(
+  model: ForecastModel,
+  owners: Array<{ series: GridSeries; last: number }>,
+  horizonSteps: number[],
+): Promise<Array<Array<number | undefined>>> {
+  const result = owners.map(() => horizonSteps.map((): number | undefined => undefined));
+  const byLead = new Map<number, number[]>();
+  owners.forEach(({ series, last }, o) => {
+    const first = firstPresent(series.values);
+    if (first >= last || !horizonSteps.some((h) => last - h < first)) return;
+    const lead = last - first;
+    byLead.set(lead, [...(byLead.get(lead) ?? []), o]);
+  });
+  for (const [lead, indexes] of byLead) {
+    const cases = indexes.map((o) => ({
+      series: owners[o]!.series,
+      origin: firstPresent(owners[o]!.series.values),
+    }));
+    const predictions = await model.predict(cases, [lead]);
+    indexes.forEach((o, i) => {
+      const { last } = owners[o]!;
+      const first = cases[i]!.origin;
+      horizonSteps.forEach((h, k) => {
+        if (last - h < first) result[o]![k] = predictions[i]![0]!;
+      });
+    });
+  }
+  return result;
+}
+
 function lastPresent(values: Float64Array): number {
   for (let i = values.length - 1; i >= 0; i--) if (!Number.isNaN(values[i]!)) return i;
   return -1;
@@ -85,20 +125,22 @@ export async function forecastAll(served: ServedModel, series: GridSeries[]): Pr
     let made = served.made.get(s.key);
     if (!made) served.made.set(s.key, (made = new Map()));
     owners.push({ series: s, last, made });
+    const asked = new Set<number>();
     for (const origin of [last, ...horizonSteps.map((h) => last - h)]) {
       const at = s.startMs + origin * s.stepMs;
-      if (origin < 0 || made.has(at)) continue;
-      made.set(at, new Float64Array(0));
+      if (origin < 0 || made.has(at) || asked.has(at)) continue;
+      asked.add(at);
       cases.push({ series: s, origin });
       caseTimes.push({ made, at });
     }
   }
   const predictions = await served.model.predict(cases, horizonSteps);
-  predictions.forEach((p, i) => caseTimes[i]!.made.set(caseTimes[i]!.at, p));
+  for (let i = 0; i < predictions.length; i++) caseTimes[i]!.made.set(caseTimes[i]!.at, predictions[i]!);
   const keep = new Set(owners.map((o) => o.series.key));
   for (const key of served.made.keys()) if (!keep.has(key)) served.made.delete(key);
+  const early = await earliestForecasts(served.model, owners, horizonSteps);
   const missing = new Float64Array(horizonSteps.length).fill(Number.NaN);
-  return owners.map(({ series: s, last, made }) => {
+  return owners.map(({ series: s, last, made }, o) => {
     const lastMs = s.startMs + last * s.stepMs;
     // Forecasts from origins older than the longest horizon are no longer needed.
     for (const at of made.keys()) if (at < lastMs - maxH * s.stepMs) made.delete(at);
@@ -110,7 +152,7 @@ export async function forecastAll(served: ServedModel, series: GridSeries[]): Pr
       originMs: lastMs,
       horizons: horizonSteps.map((h, k) => {
         const half = widths[k]! * std;
-        const earlier = (made.get(lastMs - h * s.stepMs) ?? missing)[k] ?? Number.NaN;
+        const earlier = early[o]![k] ?? (made.get(lastMs - h * s.stepMs) ?? missing)[k] ?? Number.NaN;
         return {
           horizon: horizonLabels[k]!,
           forecast: now[k]!,

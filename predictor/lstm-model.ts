@@ -176,7 +176,7 @@ export class LstmForecaster implements ForecastModel {
     readonly model: LayersModel,
     readonly shape: LstmShape,
     private readonly statsOf: StatsLookup,
-    private readonly batchSize = 512,
+    private readonly batchSize = 256,
   ) {}
 
   async predict(cases: ForecastCase[], horizonSteps: number[]): Promise<Float64Array[]> {

@@ -102,11 +102,22 @@ export async function runPredictor(configFile: string, overrides: ConfigOverride
       onSkipped: () =>
         logger.warn({ target: name }, "training still running at its next scheduled time; skipped"),
     });
-    loops.push(loop);
+    // Without a model there is nothing to forecast with until the next cron time, which may be a
+    // day away; retry sooner until the first training succeeds, and while a baseline stands in for
+    // an LSTM that only lacked history, so the LSTM takes over as soon as the history suffices.
+    const retryUntrained = new IntervalLoop(
+      parseDuration(config.retry_untrained_every),
+      async () => {
+        if (runner.wantsEarlyTraining) await job.runNow();
+      },
+      (error) => logger.warn({ target: name, err: error }, "retrying the first training failed"),
+    );
+    loops.push(loop, retryUntrained);
     jobs.push(job);
     loop.start();
     job.start();
     if (!runner.served && config.train_on_start) void job.runNow();
+    retryUntrained.start(false);
   }
   logger.info({ targets: runners.map((r) => r.target.name) }, "predictor running");
 }

@@ -118,6 +118,7 @@ export class PredictorMetrics {
   });
 
   private readonly servedInfo = new Map<string, Record<string, string>>();
+  private readonly maseModels = new Map<string, string[]>();
 
   constructor() {
     registerBuildInfo(this.registry, "predictor");
@@ -160,10 +161,14 @@ export class PredictorMetrics {
     const info = { target, model: metadata.served, version: String(metadata.version) };
     this.servedInfo.set(target, info);
     this.modelInfo.set(info, 1);
-    for (const report of metadata.backtest) {
-      if (Number.isFinite(report.overall.mase))
-        this.mase.set({ target, model: report.model }, report.overall.mase);
-    }
+    // Models the new training did not evaluate (or could not score) must not keep an old figure.
+    for (const model of this.maseModels.get(target) ?? []) this.mase.remove({ target, model });
+    const scored = metadata.backtest.filter((r) => Number.isFinite(r.overall.mase));
+    for (const report of scored) this.mase.set({ target, model: report.model }, report.overall.mase);
+    this.maseModels.set(
+      target,
+      scored.map((r) => r.model),
+    );
   }
 
   recordTraining(target: string, seconds: number, success: boolean, now = Date.now()): void {

@@ -7,6 +7,7 @@ import type { ModelReport } from "./backtest.js";
 import type { BaselineSettings } from "./baselines.js";
 import type { SeriesStats } from "./features.js";
 import type { LstmShape } from "./lstm-model.js";
+import type { HistoryShortfall } from "./short-history.js";
 
 /** Everything the forecast loop needs besides the weights, and the evidence for the choice made. */
 export interface ModelMetadata {
@@ -31,6 +32,8 @@ export interface ModelMetadata {
   trainingSeconds: number;
   trainingWindows: number;
   epochs: number;
+  /** Present when the history was too short for the LSTM: this version serves a baseline meanwhile. */
+  history?: HistoryShortfall;
 }
 
 export interface StoredModel {

@@ -36,6 +36,16 @@ export class TargetRunner {
     deps.metrics.initTarget(target.name);
   }
 
+  /**
+   * Whether the next training should come sooner than the schedule: nothing is served yet, or a
+   * baseline stands in because the history was short and the lookback can still supply enough.
+   */
+  get wantsEarlyTraining(): boolean {
+    const history = this.served?.metadata.history;
+    if (!this.served) return true;
+    return history !== undefined && history.needed <= Math.floor(this.target.lookbackMs / this.target.stepMs);
+  }
+
   /** Stops a training in progress at its next batch; nothing half-trained gets saved. */
   requestStop(): void {
     this.stopping = true;
@@ -141,6 +151,7 @@ export class TargetRunner {
           trainingSeconds: seconds,
           trainingWindows: outcome.windows,
           epochs: outcome.epochs,
+          ...(outcome.history ? { history: outcome.history } : {}),
         },
         network,
       );

@@ -25,6 +25,7 @@ export interface WorkerTrainingResult {
   baselines: Awaited<ReturnType<typeof trainTarget>>["baselines"];
   windows: number;
   epochs: number;
+  history?: Awaited<ReturnType<typeof trainTarget>>["history"];
   backend: string;
   artifacts?: { modelTopology: object; weightSpecs: io.WeightsManifestEntry[]; weightData: ArrayBuffer };
 }
@@ -69,6 +70,7 @@ async function run(input: WorkerTrainingInput): Promise<void> {
     baselines: outcome.baselines,
     windows: outcome.windows,
     epochs: outcome.epochs,
+    history: outcome.history,
     backend,
     artifacts,
   };

@@ -16,6 +16,13 @@ import type { ForecastCase, ForecastModel } from "./forecast-model.js";
 import { buildTrainingArrays, createLstm, LstmForecaster, type LstmShape, trainLstm } from "./lstm-model.js";
 import { choosePromotion, type PromotionDecision } from "./promotion.js";
 import type { GridSeries } from "./series-preparation.js";
+import {
+  type HistoryShortfall,
+  lstmFits,
+  lstmStepsNeeded,
+  shortHistoryModel,
+  trimLeadingGap,
+} from "./short-history.js";
 
 export interface TrainingInput {
   tf: Tf;
@@ -53,6 +60,8 @@ export interface TrainingOutcome {
   windows: number;
   epochs: number;
   split: Split;
+  /** Set when the history was too short for the normal training and a baseline is served meanwhile. */
+  history?: HistoryShortfall;
 }
 
 /** Every k-th element so that at most `max` remain, spread evenly over the range. */
@@ -103,19 +112,46 @@ async function tuneHoltWinters(
  * decide what to serve.
  */
 export async function trainTarget(input: TrainingInput): Promise<TrainingOutcome> {
-  const { tf, series, horizonSteps, model: settings } = input;
-  if (series.length === 0) throw new Error("the expression returned no series");
+  const { tf, horizonSteps, model: settings } = input;
+  if (input.series.length === 0) throw new Error("the expression returned no series");
+  // A given split indexes the caller's rows (offline tools); otherwise history starts at the first sample.
+  const series = input.split ? input.series : trimLeadingGap(input.series);
   const length = Math.max(...series.map((s) => s.values.length));
   const split = input.split ?? splitByFraction(length);
   const maxH = Math.max(...horizonSteps);
   const window = settings.window;
+  const seasonsFor = (parts: Split) =>
+    input.seasonSteps
+      .map((steps, i) => ({ steps, label: input.seasonLabels[i]! }))
+      .filter((season) => season.steps * 2 <= parts.trainEnd);
+  // Baselines alone need no input window and no seasonal difference, only the held-out parts.
+  const fitWindow = input.skipLstm ? 1 : window;
+  const fitSeason = (parts: Split) => (input.skipLstm ? 0 : (seasonsFor(parts)[0]?.steps ?? 0));
+  if (!lstmFits(split, fitWindow, maxH, fitSeason)) {
+    const needed = lstmStepsNeeded(fitWindow, maxH, splitByFraction, fitSeason);
+    const what = input.skipLstm ? "a backtest" : "the LSTM";
+    const fallback = await shortHistoryModel({
+      series,
+      horizonSteps,
+      seasonSteps: input.seasonSteps,
+      seasonLabels: input.seasonLabels,
+      baselineRangeSteps: input.baselineRangeSteps,
+      level: input.level,
+      reason: `insufficient history for ${what}: ${length} steps, needs ${needed}`,
+    });
+    return {
+      ...fallback,
+      windows: 0,
+      epochs: 0,
+      split: { trainEnd: length, validationEnd: length, end: length },
+      history: { steps: length, needed },
+    };
+  }
   const stats = new Map(series.map((s) => [s.key, seriesStats(s.values, 0, split.trainEnd)]));
   const statsOf = (c: ForecastCase) =>
     stats.get(c.series.key) ?? seriesStats(c.series.values, 0, c.origin + 1);
 
-  const seasons = input.seasonSteps
-    .map((steps, i) => ({ steps, label: input.seasonLabels[i]! }))
-    .filter((season) => season.steps * 2 <= split.trainEnd);
+  const seasons = seasonsFor(split);
   const season = seasons[0]?.steps ?? 0;
   // Every model is judged on the same origins: those where the LSTM has its full input.
   const minOrigin = window - 1 + differenceLag(season);
@@ -134,13 +170,22 @@ export async function trainTarget(input: TrainingInput): Promise<TrainingOutcome
   let shape: LstmShape | undefined;
   let windows = 0;
   let epochs = 0;
-  if (!input.skipLstm) {
-    shape = { window, units: settings.units, outputs: horizonSteps.length, season };
-    const trainCases = thin(
-      casesFor(series, () => originsBetween(0, split.trainEnd, maxH, minOrigin, 1)),
-      settings.max_training_windows,
-    );
-    const trainArrays = buildTrainingArrays(trainCases, shape, horizonSteps, statsOf);
+  const lstmShape: LstmShape = { window, units: settings.units, outputs: horizonSteps.length, season };
+  const trainArrays = input.skipLstm
+    ? undefined
+    : buildTrainingArrays(
+        thin(
+          casesFor(series, () => originsBetween(0, split.trainEnd, maxH, minOrigin, 1)),
+          settings.max_training_windows,
+        ),
+        lstmShape,
+        horizonSteps,
+        statsOf,
+      );
+  // Long enough but too gappy for one complete window: the baselines are still backtested, and
+  // the promotion serves the best of them ("lstm could not be evaluated").
+  if (trainArrays && trainArrays.count > 0) {
+    shape = lstmShape;
     const validationArrays = buildTrainingArrays(thin(validationCases, 1_024), shape, horizonSteps, statsOf);
     const network: LayersModel = createLstm(tf, shape, settings.learning_rate);
     const result = await trainLstm(tf, network, trainArrays, validationArrays, shape, {

@@ -13,6 +13,7 @@ import {
   tenantFile,
   tenantYaml,
 } from "./inventory.js";
+import { withInventoryLock } from "./lock.js";
 import {
   canonicalMachine,
   checkMachine,
@@ -128,11 +129,20 @@ function converge(
   return { changes, report: `${report}\n` };
 }
 
+/** Commands that write take the inventory lock; a dry run only reads. */
+function locked(ctx: ProvisioningContext, fn: () => Outcome): Outcome {
+  return ctx.dryRun ? fn() : withInventoryLock(ctx.inventoryDir, fn);
+}
+
 function load(ctx: ProvisioningContext): Inventory {
   return loadInventory(ctx.inventoryDir);
 }
 
 export function tenantAdd(ctx: ProvisioningContext, typed: string): Outcome {
+  return locked(ctx, () => tenantAddUnlocked(ctx, typed));
+}
+
+function tenantAddUnlocked(ctx: ProvisioningContext, typed: string): Outcome {
   const { name, note } = normaliseName("tenant", typed);
   if (note) ctx.note(note);
   const inventory = load(ctx);
@@ -254,6 +264,10 @@ function descriptionFromRequest(ctx: ProvisioningContext, request: MachineAddReq
 }
 
 export function machineAdd(ctx: ProvisioningContext, request: MachineAddRequest): Outcome {
+  return locked(ctx, () => machineAddUnlocked(ctx, request));
+}
+
+function machineAddUnlocked(ctx: ProvisioningContext, request: MachineAddRequest): Outcome {
   const description = canonicalMachine(descriptionFromRequest(ctx, request));
   const inventory = load(ctx);
   if (!inventory.tenants.has(description.tenant)) {
@@ -356,10 +370,12 @@ export function machineRemove(
   machine: string,
   site?: string,
 ): Outcome {
-  const inventory = load(ctx);
-  const m = findMachine(inventory, tenant, machine, site);
-  inventory.machines.delete(machineKey(m.tenant, m.site, m.machine));
-  return converge(ctx, inventory, new Map([[machineFile(inventory.dir, m), null]]));
+  return locked(ctx, () => {
+    const inventory = load(ctx);
+    const m = findMachine(inventory, tenant, machine, site);
+    inventory.machines.delete(machineKey(m.tenant, m.site, m.machine));
+    return converge(ctx, inventory, new Map([[machineFile(inventory.dir, m), null]]));
+  });
 }
 
 export interface RotateRequest {
@@ -371,6 +387,10 @@ export interface RotateRequest {
 }
 
 export function credentialsRotate(ctx: ProvisioningContext, request: RotateRequest): Outcome {
+  return locked(ctx, () => credentialsRotateUnlocked(ctx, request));
+}
+
+function credentialsRotateUnlocked(ctx: ProvisioningContext, request: RotateRequest): Outcome {
   const inventory = load(ctx);
   const rotate: Rotation = {};
   let what: string;

@@ -44,6 +44,9 @@ export class ProcessSupervisor {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: a Ctrl-C in the terminal reaches only the stack, which then stops
+      // the children one by one, in order, instead of every process at once.
+      detached: true,
     });
     const pad = spec.name.padEnd(12);
     for (const stream of [child.stdout, child.stderr]) {

@@ -36,6 +36,8 @@ export interface StackLayout {
   contractedPeakWatts: number;
   webhookUrl?: string;
   remoteWriteUrl?: string;
+  /** The embedded broker (aedes) speaks MQTT 3.1.1 only; Mosquitto speaks 5. */
+  mqttProtocolVersion: 4 | 5;
 }
 
 /** The demo plant: two machines, each with its own simulated SDM630 and its own exporter. */
@@ -45,6 +47,8 @@ export const DEMO_MACHINES = [
 ] as const;
 
 const yamlString = (text: string) => JSON.stringify(text);
+const protocolLine = (layout: StackLayout) =>
+  layout.mqttProtocolVersion === 5 ? "" : `  protocol_version: ${layout.mqttProtocolVersion}\n`;
 
 export function edgeConfig(layout: StackLayout, index: number): string {
   const machine = DEMO_MACHINES[index]!;
@@ -56,8 +60,7 @@ identity:
 mqtt:
   url: mqtt://127.0.0.1:${layout.ports.mqtt}
   client_id: ${layout.tenant}.${machine.site}.${machine.machine}
-  protocol_version: 4
-buses:
+${protocolLine(layout)}buses:
   - name: sim
     type: tcp
     host: 127.0.0.1
@@ -86,8 +89,7 @@ export function bridgeConfig(layout: StackLayout): string {
 mqtt:
   url: mqtt://127.0.0.1:${layout.ports.mqtt}
   client_id: floorsense-bridge
-  protocol_version: 4
-tenants:
+${protocolLine(layout)}tenants:
   ${layout.tenant}:
     bearer_token_file: ${yamlString(join(layout.dataDir, "tenant.token"))}
 ${remoteWrite}web:
@@ -116,15 +118,19 @@ targets:
     seasonality: [1h]
     schedule: "*/10 * * * *"
 model_dir: ${yamlString(join(layout.dataDir, "models"))}
+retry_untrained_every: 20s
 web:
   listen_address: 127.0.0.1:${layout.ports.predictor}
 `;
 }
 
-export function prometheusConfig(layout: StackLayout, withAlertmanager: boolean): string {
+export function prometheusConfig(
+  layout: StackLayout,
+  parts: { alertmanager: boolean; predictor: boolean; embeddedBroker: boolean },
+): string {
   const rules = join(layout.repoRoot, "prometheus", "rules");
   const p = layout.ports;
-  const alerting = withAlertmanager
+  const alerting = parts.alertmanager
     ? `alerting:
   alertmanagers:
     - static_configs:
@@ -158,14 +164,22 @@ ${alerting}scrape_configs:
   - job_name: floorsense-bridge
     static_configs:
       - targets: ["127.0.0.1:${p.bridge}"]
-  - job_name: floorsense-predictor
+${
+  parts.predictor
+    ? `  - job_name: floorsense-predictor
     honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:${p.predictor}"]
-  - job_name: floorsense-broker
+`
+    : ""
+}${
+  parts.embeddedBroker
+    ? `  - job_name: floorsense-broker
     static_configs:
       - targets: ["127.0.0.1:${p.brokerWeb}"]
-  - job_name: prometheus
+`
+    : ""
+}  - job_name: prometheus
     static_configs:
       - targets: ["127.0.0.1:${p.prometheus}"]
 `;

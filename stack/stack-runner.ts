@@ -73,6 +73,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     contractedPeakWatts: options.contractedPeakWatts,
     webhookUrl: options.webhookUrl,
     remoteWriteUrl: options.remoteWriteUrl,
+    mqttProtocolVersion: options.broker === "embedded" ? 4 : 5,
   };
   const file = (name: string, content: string) => {
     const path = join(dataDir, name);
@@ -82,7 +83,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const withAlertmanager = options.binaries.alertmanager !== undefined;
   const bridgeFile = file("bridge.yaml", bridgeConfig(layout));
   const predictorFile = file("predictor.yaml", predictorConfig(layout));
-  const prometheusFile = file("prometheus.yml", prometheusConfig(layout, withAlertmanager));
+  const prometheusFile = file(
+    "prometheus.yml",
+    prometheusConfig(layout, {
+      alertmanager: withAlertmanager,
+      predictor: options.withPredictor,
+      embeddedBroker: options.broker === "embedded",
+    }),
+  );
   file("contracts.yml", contractsRules(layout));
   const edgeFiles = DEMO_MACHINES.map((m, i) => file(`edge-${m.machine}.yaml`, edgeConfig(layout, i)));
 
@@ -99,7 +107,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       throw new Error("--broker mosquitto needs mosquitto (apt-get install -y mosquitto)");
     const conf = file(
       "mosquitto.conf",
-      `listener ${ports.mqtt} 127.0.0.1\nallow_anonymous true\npersistence false\n`,
+      `listener ${ports.mqtt} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type error\nlog_type warning\n`,
     );
     specs.push({
       name: "mosquitto",

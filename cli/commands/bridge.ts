@@ -5,10 +5,9 @@ import { createLogger } from "../../lib/logger.js";
 
 interface BridgeArgs {
   config: string;
-  // yargs turns dotted flags into nested objects.
-  mqtt?: { url?: string };
-  web?: { "listen-address"?: string };
-  log?: { level?: string };
+  "mqtt.url"?: string;
+  "web.listen-address"?: string;
+  "log.level"?: string;
 }
 
 export const bridgeCommand: CommandModule<object, BridgeArgs> = {
@@ -16,6 +15,8 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
   describe: "Run the ingest bridge: MQTT readings to per-tenant Prometheus endpoints and remote write",
   builder: (y) =>
     y
+      // Flags named like the config paths they override stay flat (Prometheus style), not nested.
+      .parserConfiguration({ "dot-notation": false })
       .option("config", {
         type: "string",
         default: "bridge.yaml",
@@ -44,9 +45,9 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
     const add = (path: string, value: string | undefined, source: string) => {
       if (value !== undefined) overrides.push({ path, value, source });
     };
-    add("mqtt.url", args.mqtt?.url, "--mqtt.url");
-    add("web.listen_address", args.web?.["listen-address"], "--web.listen-address");
-    add("log_level", args.log?.level, "--log.level");
+    add("mqtt.url", args["mqtt.url"], "--mqtt.url");
+    add("web.listen_address", args["web.listen-address"], "--web.listen-address");
+    add("log_level", args["log.level"], "--log.level");
     const config = loadBridgeConfig(args.config, overrides);
     const logger = createLogger("bridge", config.log_level);
     const bridge = await startBridge(config, logger);

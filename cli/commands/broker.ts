@@ -15,7 +15,7 @@ interface BrokerArgs {
 
 export const brokerCommand: CommandModule<object, BrokerArgs> = {
   command: "broker",
-  describe: "Run the embedded MQTT broker (aedes, MQTT 3.1.1) with Mosquitto password and ACL files",
+  describe: "Run the embedded MQTT broker (aedes; MQTT 3.1.1 and 5) with Mosquitto password and ACL files",
   builder: (y) =>
     y
       // Prometheus-style flags (`--web.listen-address`) are names, not nested objects.

@@ -119,6 +119,44 @@ describe("floorsense broker", { timeout: 60_000 }, () => {
     await Promise.all([reader.endAsync(), writer.endAsync()]);
   });
 
+  it("speaks MQTT 5: properties pass through, UNSUBACK has its reason codes, wills are delivered", async () => {
+    const contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    const reader5 = await connect(broker.url, { username: "reader", password: "r", protocolVersion: 5 });
+    const reader4 = await connect(broker.url, { username: "reader", password: "r", protocolVersion: 4 });
+    const got5: Array<{ topic: string; payload: string; contentType?: string; user?: unknown }> = [];
+    reader5.on("message", (topic, payload, packet) =>
+      got5.push({
+        topic,
+        payload: payload.toString(),
+        contentType: packet.properties?.contentType,
+        user: packet.properties?.userProperties,
+      }),
+    );
+    const seen4 = recorder(reader4);
+    await reader5.subscribeAsync(["t/#", "u/#"], { qos: 1 });
+    await reader4.subscribeAsync("t/#", { qos: 1 });
+    const writer = await connect(broker.url, {
+      username: "m1",
+      password: "new",
+      protocolVersion: 5,
+      will: { topic: "t/m1/status", payload: Buffer.from("offline"), qos: 1, retain: true },
+    });
+    await writer.publishAsync("t/m1/main", "1 2 3\n# EOF\n", {
+      qos: 1,
+      properties: { contentType, userProperties: { source: "test" } },
+    });
+    await seen4.waitFor("1 2 3\n# EOF\n");
+    await eventually(() => got5.length === 1, 5_000, "the MQTT 5 subscriber to get the message");
+    expect(got5).toEqual([
+      { topic: "t/m1/main", payload: "1 2 3\n# EOF\n", contentType, user: { source: "test" } },
+    ]);
+    // Losing the connection without DISCONNECT publishes the will, through the ACL.
+    writer.stream.destroy();
+    await seen4.waitFor("offline");
+    await reader5.unsubscribeAsync(["t/#", "u/#"]);
+    await Promise.all([reader5.endAsync(), reader4.endAsync(), writer.endAsync(true)]);
+  });
+
   it("stops on SIGTERM with exit code 0", async () => {
     const other = await startBroker(["--password-file", passwordFile, "--log-level", "warn"]);
     const client = await connect(other.url, { username: "reader", password: "r", protocolVersion: 4 });

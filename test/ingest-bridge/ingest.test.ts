@@ -16,18 +16,26 @@ describe("seriesKey", () => {
       ["x", {}],
       ["x", { phase: "L1" }],
       ["x_total", { phase: "L1" }],
+      ["x_created", { phase: "L1" }],
       ["x", { phase: "L11" }],
       ["x", { phasex: "L1" }],
       ["x", { a: "1", b: "2" }],
+      ["x", { b: "2", a: "1" }],
+      ["x", { a: "1", b: "2", c: "" }],
       ["x", { a: 'q"' }],
       ["x", { a: "q\\" }],
       ["x", { a: "q\\\\" }],
-      ["xy", {}],
+      ["x", { a: "line\nbreak" }],
+      ["x", { s: '{",b="x' }],
+      ["x_sum", {}],
+      ["x_bucket", { le: "1" }],
+      ["x_gcount", { le: "1" }],
     ];
+    // Every key of family x against every sample of family x.
     for (const [storedName, storedLabels] of cases) {
       const key = seriesKey(storedName, storedLabels);
       for (const [name, labels] of cases) {
-        expect(keyMatches(key, name, labels), `${key} vs ${name} ${JSON.stringify(labels)}`).toBe(
+        expect(keyMatches(key, "x", name, labels), `${key} vs ${name} ${JSON.stringify(labels)}`).toBe(
           key === seriesKey(name, labels),
         );
       }

@@ -330,10 +330,4 @@ describe.skipIf(!needs("mosquitto"))("generated password and ACL files, enforced
       }
     });
   });
-    expect(result).toEqual({
-      ok: false,
-      code: 1,
-      message: "Connection refused: Unacceptable protocol version",
-    });
-  });
 });

@@ -450,6 +450,25 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
     });
   });
 
+  it("refuses two machines whose names would share a file name", () => {
+    const ctx = setup();
+    tenantAdd(ctx, "a-b");
+    tenantAdd(ctx, "a");
+    const add = (tenant: string, site: string) =>
+      machineAdd(ctx, {
+        tenant,
+        site,
+        machine: "d",
+        devices: ["m=sdm630@rtu:/dev/ttyUSB0:1"],
+        horizons: [],
+        replace: false,
+      });
+    add("a-b", "c");
+    expect(() => add("a", "b-c")).toThrow(
+      "machines a-b/c/d and a/b-c/d would share the file name a-b-c-d (secrets, predictor, dashboard): rename one of them",
+    );
+  });
+
   it("refuses a machine of a tenant that does not exist", async () => {
     const result = await cli(...PRESS_07);
     expect(result).toEqual({
@@ -595,6 +614,26 @@ describe("floorsense machine list, show, remove", { timeout: 120_000 }, () => {
     addPress07();
     await cli("machine", "remove", "--tenant", "acme", "--machine", "press-07");
     expect(readFileSync(passwd, "utf8")).toContain(`${handAdded}\n`);
+  });
+});
+
+describe("the inventory lock", { timeout: 120_000 }, () => {
+  it("refuses to change an inventory another live command holds, and takes over a dead one's lock", async () => {
+    tenantAdd(setup(), "acme");
+    const lock = fs(".floorsense.lock");
+    writeFileSync(lock, `${process.pid}\n`);
+    const before = snapshot(dir);
+    expect(await cli("tenant", "add", "globex")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `floorsense: another floorsense command (pid ${process.pid}) is changing this inventory; wait for it, or delete ${lock} if no such process runs\n`,
+    });
+    expect(snapshot(dir)).toEqual(before);
+    // Reading needs no lock.
+    expect((await cli("tenant", "list")).stdout).toBe("acme\t0 machine(s)\n");
+    writeFileSync(lock, "2147483646\n");
+    expect((await cli("tenant", "add", "globex")).code).toBe(0);
+    expect(existsSync(lock)).toBe(false);
   });
 });
 

@@ -16,10 +16,12 @@ import { type Prometheus, startPrometheus } from "../support/prometheus.js";
  * bridge (generated tenants) into Prometheus (generated scrape job) — readable with the tenant's
  * token, and not with another tenant's.
  */
-describe.skipIf(!needs("mosquitto", "prometheus"))(
-  "a provisioned machine end to end",
+const BROKERS = ["mosquitto", "floorsense broker"] as const;
+
+describe.skipIf(!needs("mosquitto", "prometheus")).each(BROKERS)(
+  "a provisioned machine end to end through %s",
   { timeout: 120_000 },
-  () => {
+  (brokerKind) => {
     const dir = mkdtempSync(join(tmpdir(), "floorsense-e2e-provisioning-"));
     const inventory = join(dir, "floorsense");
     const out = join(inventory, "generated");
@@ -96,11 +98,27 @@ describe.skipIf(!needs("mosquitto", "prometheus"))(
       await waitForPort(simulatorPort, 30_000).catch((e) => {
         throw new Error(`simulator: ${String(e)}\n${simulator.output()}`);
       });
-      mosquitto = await startMosquitto({
-        port: mqttPort,
-        passwordFile: join(out, "mosquitto", "passwd"),
-        aclFile: join(out, "mosquitto", "acl"),
-      });
+      const passwordFile = join(out, "mosquitto", "passwd");
+      const aclFile = join(out, "mosquitto", "acl");
+      if (brokerKind === "mosquitto")
+        mosquitto = await startMosquitto({ port: mqttPort, passwordFile, aclFile });
+      else {
+        start([
+          "broker",
+          "--listen",
+          `127.0.0.1:${mqttPort}`,
+          "--web.listen-address",
+          "127.0.0.1:0",
+          "--password-file",
+          passwordFile,
+          "--acl-file",
+          aclFile,
+          "--log-level",
+          "warn",
+        ]);
+        await waitForPort(mqttPort, 30_000);
+      }
+      const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
       const tenants = (
         parse(readFileSync(join(out, "bridge", "tenants.yaml"), "utf8")) as { tenants: unknown }
@@ -109,7 +127,7 @@ describe.skipIf(!needs("mosquitto", "prometheus"))(
       writeFileSync(
         bridgeConfig,
         stringify({
-          mqtt: { url: mosquitto.url, username: "floorsense-bridge", password: secret("mqtt-bridge.txt") },
+          mqtt: { url: mqttUrl, username: "floorsense-bridge", password: secret("mqtt-bridge.txt") },
           tenants,
           web: { listen_address: `127.0.0.1:${bridgePort}` },
           log_level: "warn",

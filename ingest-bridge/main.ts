@@ -4,9 +4,10 @@ import { once } from "../lib/lifecycle.js";
 import { createLogger, type Logger } from "../lib/logger.js";
 import { parseOpenMetrics } from "../openmetrics/index.js";
 import { type BridgeConfig, resolveTenantCredentials, type TenantCredentials } from "./config.js";
+import { REJECT_REASONS } from "./ingest.js";
 import { Liveness } from "./liveness.js";
 import { MessageRouter } from "./message-router.js";
-import { createBridgeMetrics, remoteWriteMetrics } from "./metrics.js";
+import { createBridgeMetrics, initialiseKnownSeries, remoteWriteMetrics } from "./metrics.js";
 import { MqttConsumer } from "./mqtt-consumer.js";
 import { RemoteWriteEndpoint } from "./remote-write.js";
 import { createScrapeHandler } from "./scrape-handler.js";
@@ -37,6 +38,11 @@ export async function startBridge(
   const metrics = createBridgeMetrics(undefined, {
     tenants: Object.keys(config.tenants),
     count: (tenant) => store.seriesCount(tenant),
+  });
+  initialiseKnownSeries(metrics, {
+    tenants: Object.keys(config.tenants),
+    endpoints: config.remote_write.map((rw) => rw.name),
+    rejectReasons: REJECT_REASONS,
   });
   const credentials = new Map<string, TenantCredentials>();
   for (const [tenant, auth] of Object.entries(config.tenants))

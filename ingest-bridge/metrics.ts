@@ -94,6 +94,36 @@ export function createBridgeMetrics(
 
 export type BridgeMetrics = ReturnType<typeof createBridgeMetrics>;
 
+type RemoteWriteFailureReason = Parameters<RemoteWriteMetrics["failure"]>[1];
+const REMOTE_WRITE_FAILURE_REASONS: readonly RemoteWriteFailureReason[] = [
+  "server_error",
+  "rate_limited",
+  "network",
+  "client_error",
+];
+
+/**
+ * Starts the counters at 0 for every label set known at start. A counter that appears only with
+ * its first event hides that first increase from rate() and leaves alert rules and dashboards
+ * with no series to read until something has already gone wrong.
+ */
+export function initialiseKnownSeries(
+  metrics: BridgeMetrics,
+  known: { tenants: readonly string[]; endpoints: readonly string[]; rejectReasons: readonly string[] },
+): void {
+  for (const tenant of known.tenants) {
+    metrics.samplesIngested.inc({ tenant }, 0);
+    for (const reason of known.rejectReasons) metrics.payloadsRejected.inc({ tenant, reason }, 0);
+    for (const scope of ["tenant", "device"]) metrics.seriesLimitRejections.inc({ tenant, scope }, 0);
+  }
+  for (const endpoint of known.endpoints) {
+    for (const reason of REMOTE_WRITE_FAILURE_REASONS)
+      metrics.remoteWriteFailures.inc({ endpoint, reason }, 0);
+    for (const result of ["sent", "dropped"]) metrics.remoteWriteSamples.inc({ endpoint, result }, 0);
+    metrics.remoteWriteQueue.set({ endpoint }, 0);
+  }
+}
+
 export function remoteWriteMetrics(metrics: BridgeMetrics): RemoteWriteMetrics {
   return {
     queueSamples: (endpoint, samples) => metrics.remoteWriteQueue.set({ endpoint }, samples),

@@ -1,3 +1,4 @@
+import { Buffer, isAscii } from "node:buffer";
 import { OpenMetricsParseError } from "./errors.js";
 
 const LF = 10;
@@ -47,6 +48,9 @@ function findInvalidUtf8(bytes: Uint8Array): number {
  */
 export function decodeUtf8(input: string | Uint8Array): string {
   if (typeof input === "string") return input;
+  // Expositions are nearly always pure ASCII: a native check, then a one-byte string, which is also
+  // the representation the parser reads fastest. Anything else goes through the strict decoder.
+  if (isAscii(input)) return Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("latin1");
   try {
     return utf8.decode(input);
   } catch {

@@ -108,7 +108,8 @@ export async function runPredictor(configFile: string, overrides: ConfigOverride
     const retryUntrained = new IntervalLoop(
       parseDuration(config.retry_untrained_every),
       async () => {
-        if (runner.wantsEarlyTraining) await job.runNow();
+        // A training under way is not "skipped" noise in the log; the next tick looks again.
+        if (runner.wantsEarlyTraining && !job.running) await job.runNow();
       },
       (error) => logger.warn({ target: name, err: error }, "retrying the first training failed"),
     );

@@ -110,8 +110,15 @@ export async function backtestCsv(options: OfflineOptions, plotFile?: string): P
   const horizonText = `${options.horizon} (${horizonSteps.length} horizons of ${horizonSteps[0]}..${horizonSteps.at(-1)} steps of ${stepMs / 1000}s)`;
   const lines = [
     `backtest of ${options.csv} column ${options.valueColumn}: ${series.values.length} points, step ${stepMs / 1000}s, horizon ${horizonText}`,
-    `split: train [0, ${split.trainEnd}), validation [${split.trainEnd}, ${split.validationEnd}), test [${split.validationEnd}, ${split.end}); backend ${backend}`,
-    `metrics over every test origin and horizon; MASE scaled by the in-sample ${seasonSteps[0] ? `seasonal naive (${options.seasonality[0]})` : "naive"} error; intervals calibrated on the validation part`,
+    ...(outcome.history
+      ? [
+          `short history: ${outcome.history.steps} steps, the LSTM needs ${outcome.history.needed}; no held-out split; backend ${backend}`,
+          "baselines only, metrics over every origin where every baseline forecasts; coverage not measurable (intervals estimated from the same errors)",
+        ]
+      : [
+          `split: train [0, ${split.trainEnd}), validation [${split.trainEnd}, ${split.validationEnd}), test [${split.validationEnd}, ${split.end}); backend ${backend}`,
+          `metrics over every test origin and horizon; MASE scaled by the in-sample ${seasonSteps[0] ? `seasonal naive (${options.seasonality[0]})` : "naive"} error; intervals calibrated on the validation part`,
+        ]),
     "",
     formatReport(outcome.reports, served, options.interval),
     "",

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { startAlertWebhook } from "./alert-webhook.js";
 import { httpReady, type ManagedProcessSpec, ProcessSupervisor } from "./process-supervisor.js";
 import {
   alertmanagerConfig,
@@ -165,6 +166,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     cwd: dataDir,
     ready: httpReady(`http://127.0.0.1:${ports.prometheus}/-/ready`),
   });
+  let webhook: { close(): Promise<void> } | undefined;
+  if (withAlertmanager && !options.webhookUrl)
+    webhook = await startAlertWebhook(ports.webhook, options.write);
   if (withAlertmanager) {
     const amFile = file("alertmanager.yml", alertmanagerConfig(layout));
     specs.push({
@@ -194,6 +198,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     for (const spec of specs) await supervisor.start(spec);
   } catch (error) {
     await supervisor.stop();
+    await webhook?.close();
     throw error;
   }
   const urls: Record<string, string> = {
@@ -205,5 +210,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   if (options.withPredictor) urls.predictor = `http://127.0.0.1:${ports.predictor}/metrics`;
   if (withAlertmanager) urls.Alertmanager = `http://127.0.0.1:${ports.alertmanager}`;
-  return { layout, supervisor, urls, stop: () => supervisor.stop() };
+  return {
+    layout,
+    supervisor,
+    urls,
+    stop: async () => {
+      await supervisor.stop();
+      await webhook?.close();
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { outputLabels, PredictorMetrics } from "../../predictor/metrics.js";
+import type { ModelMetadata } from "../../predictor/model-store.js";
 
 describe("predictor output series", () => {
   it("carry the series labels plus target and horizon, without clobbering clashing labels", () => {
@@ -38,5 +39,22 @@ describe("predictor output series", () => {
     expect(text).toContain('floorsense_forecast_upper{machine="m1",target="power",horizon="15m"} 12\n');
     // An unknown score is left out rather than exported as NaN.
     expect(text).not.toMatch(/^floorsense_anomaly_score\{/m);
+  });
+});
+
+describe("backtest MASE series", () => {
+  it("drop a model's figure when the next training could not score it", async () => {
+    const metrics = new PredictorMetrics();
+    const report = (model: string, mase: number) => ({ model, overall: { mase } });
+    const metadata = (version: number, served: string, backtest: ReturnType<typeof report>[]) =>
+      ({ target: "power", version, served, backtest }) as unknown as ModelMetadata;
+    metrics.setModel(metadata(1, "lstm", [report("lstm", 0.5), report("naive", 0.9)]));
+    metrics.setModel(metadata(2, "naive", [report("naive", Number.NaN), report("holt_winters", 1.25)]));
+    const text = await metrics.registry.metrics();
+    expect(text.split("\n").filter((l) => l.startsWith("floorsense_predictor_backtest_mase{"))).toEqual([
+      'floorsense_predictor_backtest_mase{target="power",model="holt_winters"} 1.25',
+    ]);
+    expect(text).toContain('floorsense_predictor_model_info{target="power",model="naive",version="2"} 1\n');
+    expect(text).not.toContain('model="lstm"');
   });
 });

@@ -163,6 +163,26 @@ describe("training on a history too short for the LSTM", () => {
     expect(enough.reports.find((r) => r.model === "lstm")!.overall.count).toBe(4);
     enough.lstm!.model.dispose();
   }, 60_000);
+
+  it("backtests the baselines when the history is long enough but too gappy for one LSTM window", async () => {
+    const { tf } = await loadBackend("cpu");
+    // Every third point missing: no 4-step window is ever complete, yet naive has pairs to score.
+    const values = Array.from({ length: 60 }, (_, i) => (i % 3 === 2 ? Number.NaN : signal(i)));
+    const outcome = await trainTarget({
+      tf,
+      series: [grid("m1", values, 3_600_000)],
+      horizonSteps: [1, 2],
+      seasonSteps: [],
+      seasonLabels: [],
+      baselineRangeSteps: 3,
+      level: 0.9,
+      model: modelSettingsSchema.parse({ window: 4, units: 2, epochs: 1 }),
+    });
+    expect(outcome.lstm).toBeUndefined();
+    expect(outcome.history).toBeUndefined();
+    expect(outcome.reports.map((r) => r.model)).toEqual(["naive", "predict_linear", "holt_winters"]);
+    expect(outcome.decision.reason).toBe("lstm could not be evaluated");
+  });
 });
 
 describe("a fresh installation served by a baseline", () => {

@@ -131,6 +131,7 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
       predictor: await freePort(),
       prometheus: await freePort(),
       alertmanager: await freePort(),
+      webhook: await freePort(),
     };
     stack = await startStack({
       repoRoot: REPO_ROOT,

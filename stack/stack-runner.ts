@@ -161,6 +161,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       `--web.listen-address=127.0.0.1:${ports.prometheus}`,
       "--web.enable-lifecycle",
       "--web.enable-remote-write-receiver",
+      // After a reload (a changed contract, say) Prometheus rediscovers Alertmanager and drops
+      // what fires meanwhile until the next resend, 1m by default; a local stack resends sooner.
+      "--rules.alert.resend-delay=10s",
       "--log.level=warn",
     ],
     cwd: dataDir,

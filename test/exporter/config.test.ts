@@ -46,6 +46,7 @@ describe("loading edge.yaml", () => {
     expect(config.mqtt).toEqual({
       url: "mqtt://127.0.0.1:1883",
       qos: 1,
+      protocol_version: 5,
       keepalive: 30_000,
       connect_timeout: 10_000,
       reconnect_period: 2_000,

@@ -198,6 +198,17 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
     );
     const forcedAt = Date.now();
     expect((await fetch(`${prom}/-/reload`, { method: "POST" })).ok).toBe(true);
+    await eventually(
+      async () =>
+        (
+          await api<{ result: Vector }>(prom, "/api/v1/query", {
+            query: 'ALERTS{alertname="FloorsensePeakAboveContract",alertstate="firing"}',
+          })
+        ).result.length > 0,
+      90_000,
+      "FloorsensePeakAboveContract firing in Prometheus",
+    );
+    const firingAt = Date.now();
     const delivery = await eventually(
       () =>
         webhook.received.find((r) =>
@@ -210,7 +221,9 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
     );
     const alert = delivery.body.alerts.find((a) => a.labels.alertname === "FloorsensePeakAboveContract")!;
     expect(alert.labels).toMatchObject({ tenant: "demo", site: "plant1", severity: "critical" });
-    console.log(`e2e: forced peak to webhook in ${((delivery.at - forcedAt) / 1000).toFixed(1)} s`);
+    console.log(
+      `e2e: forced peak firing in Prometheus after ${((firingAt - forcedAt) / 1000).toFixed(1)} s, at the webhook after ${((delivery.at - forcedAt) / 1000).toFixed(1)} s`,
+    );
   }, 120_000);
 
   it("loses no sample on the remote-write path while the broker is down", async () => {
@@ -303,6 +316,10 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
       });
       if (data.result.length === 0) empty.push(`${e.dashboard} / ${e.panel} / ${e.refId}: ${expr}`);
     }
-    expect(empty).toEqual([]);
+    // A backtest needs at least one horizon (15m) of held-out history; a stack a few minutes old
+    // serves the naive baseline with MASE unknown, so that series is absent by design. The
+    // predictor's own tests cover it (test/predictor/metrics.test.ts, promotion.test.ts).
+    const needsHistory = (line: string) => line.endsWith(": floorsense_predictor_backtest_mase");
+    expect(empty.filter((line) => !needsHistory(line))).toEqual([]);
   }, 120_000);
 });

@@ -117,7 +117,11 @@ function internalize(text: string): string {
   return Object.keys({ [text]: 0 })[0]!;
 }
 
+/** Longer texts are not cached, so the table holds at most INTERN_SLOTS × INTERN_MAX_LENGTH characters. */
+const INTERN_MAX_LENGTH = 256;
+
 function intern(src: string, start: number, end: number, hash: number): string {
+  if (end - start > INTERN_MAX_LENGTH) return src.slice(start, end);
   const slot = hash & (INTERN_SLOTS - 1);
   const cached = internTable[slot];
   if (cached !== undefined && cached.length === end - start && textAt(src, start, cached)) return cached;

@@ -48,14 +48,17 @@ describe("parseDeviceSpec", () => {
     expect(parseDeviceSpec(spec)).toEqual(expected);
   });
 
-  it.each(["main", "main=sdm630", "main=sdm630@udp:x:1", "=sdm630@rtu:/dev/ttyUSB0:1", "main=sdm630@rtu:1"])(
-    "refuses %j",
-    (spec) => {
-      expect(() => parseDeviceSpec(spec)).toThrow(
-        `invalid --device ${JSON.stringify(spec)}: expected NAME=PROFILE@`,
-      );
-    },
-  );
+  it.each([
+    "main",
+    "main=sdm630",
+    "main=sdm630@udp:x:1",
+    "=sdm630@rtu:/dev/ttyUSB0:1",
+    "main=sdm630@rtu:1",
+  ])("refuses %j", (spec) => {
+    expect(() => parseDeviceSpec(spec)).toThrow(
+      `invalid --device ${JSON.stringify(spec)}: expected NAME=PROFILE@`,
+    );
+  });
 });
 
 describe("normaliseName", () => {

@@ -83,6 +83,13 @@ export class ProcessSupervisor {
     throw new Error(`${entry.spec.name} was not ready after ${entry.spec.readyTimeoutMs ?? 30_000} ms`);
   }
 
+  /** Sends a signal to one managed process (tests force faults this way: SIGKILL, SIGSTOP). */
+  signal(name: string, signal: NodeJS.Signals): void {
+    const entry = this.running.find((r) => r.spec.name === name);
+    if (!entry) throw new Error(`no managed process named ${name}`);
+    entry.child.kill(signal);
+  }
+
   /** Stops every process, last started first; idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {

@@ -113,6 +113,7 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
   let stack: RunningStack;
   let prom: string;
   const log: string[] = [];
+  let outage: { start: number; end: number } | undefined;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "floorsense-e2e-"));
@@ -238,6 +239,7 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
     await new Promise((r) => setTimeout(r, 8_000));
     mosquitto = await startMosquitto({ port: mosquitto.port });
     const outageEnd = Date.now() / 1000;
+    outage = { start: outageStart, end: outageEnd };
     // Every poll cycle of the outage is replayed with its acquisition timestamp.
     const samples = await eventually(
       async () => {
@@ -322,4 +324,59 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
     const needsHistory = (line: string) => line.endsWith(": floorsense_predictor_backtest_mase");
     expect(empty.filter((line) => !needsHistory(line))).toEqual([]);
   }, 120_000);
+  it("makes each alert whose condition the test can force return data for that condition", async () => {
+    const alerts = new Map(
+      ruleExpressions()
+        .filter((r) => r.alert)
+        .map((r) => [r.name, r.expr]),
+    );
+    const holds = async (alert: string, time?: number) =>
+      (
+        await api<{ result: Vector }>(prom, "/api/v1/query", {
+          query: alerts.get(alert)!,
+          ...(time === undefined ? {} : { time: String(time) }),
+        })
+      ).result;
+    const expectHolds = async (alert: string, time?: number) => {
+      const result = await eventually(
+        async () => {
+          const r = await holds(alert, time);
+          return r.length > 0 ? r : undefined;
+        },
+        45_000,
+        `the condition of ${alert}`,
+      );
+      expect(result.length, alert).toBeGreaterThan(0);
+      return result;
+    };
+
+    // Already forced by the tests above: the low contract, the broker outage, the bad payload.
+    await expectHolds("FloorsensePeakAboveContract");
+    await expectHolds("FloorsenseForecastPeakAboveContract");
+    await expectHolds("FloorsenseForecastBaselineOnly");
+    await expectHolds("FloorsenseBridgeRejectingPayloads");
+    const midOutage = (outage!.start + outage!.end) / 2 + 1;
+    await expectHolds("FloorsenseExporterDisconnected", midOutage);
+    await expectHolds("FloorsenseBridgeDisconnected", midOutage);
+    await expectHolds("FloorsenseExporterBacklogGrowing", outage!.end - 0.5);
+
+    // A meter that stops answering: its device is down and its read errors pile up.
+    stack.supervisor.signal("sim-press2", "SIGSTOP");
+    const down = await expectHolds("FloorsenseDeviceDown");
+    expect(down.map((r) => r.metric.machine)).toContain("press2");
+    await expectHolds("FloorsenseMeterReadErrors");
+
+    // An exporter killed without a goodbye: the broker publishes its last will, and Prometheus
+    // cannot scrape it any more.
+    stack.supervisor.signal("exp-press2", "SIGKILL");
+    const offline = await expectHolds("FloorsenseMachineOffline");
+    expect(offline[0]!.metric).toMatchObject({ tenant: "demo", site: "plant1", machine: "press2" });
+    const scrape = await expectHolds("FloorsenseScrapeTargetDown");
+    expect(scrape[0]!.metric.job).toBe("floorsense-exporter");
+
+    // The remote-write endpoint goes away.
+    await remoteWriteTarget.stop();
+    await expectHolds("FloorsenseBridgeRemoteWriteFailing");
+    stack.supervisor.signal("sim-press2", "SIGCONT");
+  }, 300_000);
 });

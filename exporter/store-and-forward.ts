@@ -11,9 +11,9 @@ import {
   renameSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { syncDirectory, writeAll } from "../lib/durable-files.js";
 
 /**
  * The bounded on-disk queue every cycle passes through before it is published.
@@ -231,7 +231,7 @@ export class StoreAndForward {
     if (this.writeFd !== undefined) closeSync(this.writeFd);
     const file = join(this.options.dir, `segment-${String(firstSeq).padStart(16, "0")}.log`);
     this.writeFd = openSync(file, "a");
-    fsyncDir(this.options.dir);
+    syncDirectory(this.options.dir);
     const segment: Segment = { file, firstSeq, lastSeq: 0, size: 0 };
     this.segments.push(segment);
     return segment;
@@ -324,25 +324,6 @@ function frameAt(
   const seq = body.readDoubleBE(0);
   if (!Number.isSafeInteger(seq) || seq <= 0) return { ok: false };
   return { ok: true, seq, enqueuedAtMs: body.readDoubleBE(8), length: HEADER_BYTES + bodyLength };
-}
-
-function writeAll(fd: number, buffer: Buffer): void {
-  let written = 0;
-  while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written);
-}
-
-function fsyncDir(dir: string): void {
-  // A new file's directory entry must reach the disk too, or a power cut can lose the whole file.
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the data itself is still synced.
-  }
 }
 
 const CRC_TABLE = (() => {

@@ -1,3 +1,4 @@
+import { PROMETHEUS_TEXT_TYPES } from "../openmetrics/index.js";
 import type { MetricFamily, MetricType } from "../openmetrics/types.js";
 import { keyMatches, seriesKey } from "./series-key.js";
 import { type DeviceIdentity, deviceKey } from "./topic.js";
@@ -86,17 +87,6 @@ export class TenantSeries {
   constructor(readonly name: string) {}
 }
 
-const TEXT_TYPE: Record<MetricType, string> = {
-  counter: "counter",
-  gauge: "gauge",
-  histogram: "histogram",
-  gaugehistogram: "histogram",
-  summary: "summary",
-  stateset: "gauge",
-  info: "gauge",
-  unknown: "untyped",
-};
-
 function escapeHelpOpenMetrics(help: string): string {
   return help.replace(/[\\\n"]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : '\\"'));
 }
@@ -122,7 +112,7 @@ export function textFamilyName(family: { name: string; type: MetricType }): stri
 function renderTextHeader(family: FamilyEntry): string {
   const name = textFamilyName(family);
   const help = family.help !== undefined ? `# HELP ${name} ${escapeHelpText(family.help)}\n` : "";
-  return `${help}# TYPE ${name} ${TEXT_TYPE[family.type]}\n`;
+  return `${help}# TYPE ${name} ${PROMETHEUS_TEXT_TYPES[family.type]}\n`;
 }
 
 /**

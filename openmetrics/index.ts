@@ -3,7 +3,7 @@ export { OpenMetricsParseError } from "./errors.js";
 export { formatCanonicalNumber, formatNumber, parseOpenMetricsNumber } from "./numbers.js";
 export { type OpenMetricsVisitor, parseOpenMetrics, scanOpenMetrics } from "./parser.js";
 export { parsePrometheusText } from "./prometheus-text.js";
-export { serializeOpenMetrics, serializePrometheusText } from "./serializer.js";
+export { PROMETHEUS_TEXT_TYPES, serializeOpenMetrics, serializePrometheusText } from "./serializer.js";
 export {
   type Exemplar,
   type Labels,

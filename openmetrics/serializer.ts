@@ -49,7 +49,8 @@ export function serializeOpenMetrics(families: readonly MetricFamily[]): string 
   return `${out}# EOF\n`;
 }
 
-const TEXT_TYPES: Record<MetricType, string> = {
+/** The `# TYPE` word text format 0.0.4 uses for each OpenMetrics type. */
+export const PROMETHEUS_TEXT_TYPES: Readonly<Record<MetricType, string>> = {
   counter: "counter",
   gauge: "gauge",
   histogram: "histogram",
@@ -77,7 +78,7 @@ export function serializePrometheusText(families: readonly MetricFamily[]): stri
           ? `${family.name}_info`
           : family.name;
     if (family.help) out += `# HELP ${name} ${escapeHelpText(family.help)}\n`;
-    out += `# TYPE ${name} ${TEXT_TYPES[family.type]}\n`;
+    out += `# TYPE ${name} ${PROMETHEUS_TEXT_TYPES[family.type]}\n`;
     const created = `${family.name}_created`;
     for (const sample of family.samples) {
       if (sample.name === created) continue;

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { removeFileDurably, writeFileAtomic } from "./atomic-write.js";
+import { removeFileDurably, writeFileAtomic } from "../lib/durable-files.js";
 import type { DesiredFile } from "./outputs.js";
 import { unifiedDiff } from "./unified-diff.js";
 

@@ -1,17 +1,7 @@
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { findProgram } from "../../stack/programs.js";
 
-/** Absolute path of a program on PATH (or in the usual sbin folders), or undefined. */
-export function findBinary(name: string): string | undefined {
-  for (const dir of ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/bin", "/usr/local/sbin"]) {
-    if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  }
-  try {
-    return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Absolute path of a program on PATH or in the sbin folders, or undefined. */
+export const findBinary = findProgram;
 
 /**
  * Decides whether a suite that needs real programs can run. Outside CI a missing program skips

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeFileAtomic } from "../../provisioning/atomic-write.js";
+import { writeFileAtomic } from "../../lib/durable-files.js";
 
 const dir = mkdtempSync(join(tmpdir(), "floorsense-atomic-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
-function syncDirectory(dir: string): void {
+/** Makes a new or renamed directory entry durable: without it a power cut can lose a whole file. */
+export function syncDirectory(dir: string): void {
   try {
     const fd = openSync(dir, "r");
     try {
@@ -20,15 +21,19 @@ function syncDirectory(dir: string): void {
  * folder, fsync, rename over the target, fsync the folder. The mode is set at creation, so a
  * secret is never readable by others, not even for a moment.
  */
+/** Writes the whole buffer: writeSync may write less than asked. */
+export function writeAll(fd: number, buffer: Buffer): void {
+  let written = 0;
+  while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written);
+}
+
 export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(temp, "wx", mode);
   try {
-    const bytes = Buffer.from(content, "utf8");
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written);
+    writeAll(fd, Buffer.from(content, "utf8"));
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

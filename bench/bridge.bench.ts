@@ -13,10 +13,12 @@
  * 3. Memory: resident bytes per stored series at 1 000 000 series, store vs prom-client, each in a
  *    fresh process.
  *
- * Environment: DEVICES (1000), CYCLES (20), RENDER_SERIES ("100000,1000000"), MEMORY_SERIES (1000000).
+ * Environment: DEVICES (1000), CYCLES (20), RENDER_SERIES ("100000,1000000"), MEMORY_SERIES (1000000),
+ * BRIDGE_NODE_FLAGS (extra node flags for the bridge process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
+ * INGEST_ONLY=1 (skip render and memory).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +37,8 @@ const CYCLES = Number(process.env.CYCLES ?? 20);
 const RENDER_SERIES = (process.env.RENDER_SERIES ?? "100000,1000000").split(",").map(Number);
 const MEMORY_SERIES = Number(process.env.MEMORY_SERIES ?? 1_000_000);
 const INFLIGHT = Number(process.env.INFLIGHT ?? 20);
+const BRIDGE_NODE_FLAGS = (process.env.BRIDGE_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+const INGEST_ONLY = process.env.INGEST_ONLY === "1";
 
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -66,6 +70,28 @@ async function publish(url: string, devices: number, cycles: number, format: "om
     bytes: number;
   };
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds of this process's finished children (the publisher, mosquitto_sub), from /proc. */
+function childrenCpuSeconds(): number {
+  try {
+    const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const perMessage = (seconds: number, messages: number) => `${fmt((seconds / messages) * 1e6)} µs`;
 
 async function metricValue(url: string, pattern: RegExp): Promise<number> {
   const text = await (await fetch(url)).text();
@@ -147,6 +173,8 @@ async function ingestBenchmarks() {
         String(total),
       ]);
       await new Promise((r) => setTimeout(r, 500));
+      const brokerBefore = cpuSeconds(broker.process.child.pid);
+      const childrenBefore = childrenCpuSeconds();
       const published = await publish(broker.url, DEVICES, CYCLES, "om");
       const code = await Promise.race([
         sub.exited,
@@ -157,6 +185,9 @@ async function ingestBenchmarks() {
       const r = rate(total, published.start, Date.now());
       results["mosquitto_sub (ceiling)"] = { ...r, samplesPerSecond: r.perSecond * SAMPLES_PER_READING };
       report("mosquitto_sub (ceiling)", results["mosquitto_sub (ceiling)"]!);
+      console.log(
+        `    CPU per message: publisher + mosquitto_sub ${perMessage(childrenCpuSeconds() - childrenBefore, total)}, broker ${perMessage(cpuSeconds(broker.process.child.pid) - brokerBefore, total)}`,
+      );
       console.log(`payload: ${published.bytes} bytes, ${SAMPLES_PER_READING} samples`);
     }
     // floorsense bridge, as `floorsense bridge` runs it (compiled, own process).
@@ -168,6 +199,7 @@ async function ingestBenchmarks() {
         `mqtt:\n  url: ${broker.url}\n  client_id: bench-bridge\ntenants:\n  acme:\n    bearer_token: bench-token-0123456789\nlimits:\n  max_sample_age: 1d\nweb:\n  listen_address: 127.0.0.1:${port}\nlog_level: warn\n`,
       );
       const bridge = startProcess(process.execPath, [
+        ...BRIDGE_NODE_FLAGS,
         join(ROOT, "bin/floorsense.js"),
         "bridge",
         "--config",
@@ -179,6 +211,9 @@ async function ingestBenchmarks() {
         20_000,
         "bridge ready",
       );
+      const cpuBefore = cpuSeconds(bridge.child.pid);
+      const brokerBefore = cpuSeconds(broker.process.child.pid);
+      const childrenBefore = childrenCpuSeconds();
       const published = await publish(broker.url, DEVICES, CYCLES, "om");
       const end = await until(
         () => metricValue(metrics, /^floorsense_bridge_messages_total (\S+)/),
@@ -186,6 +221,9 @@ async function ingestBenchmarks() {
         180_000,
         `bridge received ${total} messages`,
       );
+      const cpu = cpuSeconds(bridge.child.pid) - cpuBefore;
+      const brokerCpu = cpuSeconds(broker.process.child.pid) - brokerBefore;
+      const publisherCpu = childrenCpuSeconds() - childrenBefore;
       const samples = await metricValue(metrics, /^floorsense_bridge_samples_ingested_total\{[^}]*\} (\S+)/);
       const rejected = await metricValue(
         metrics,
@@ -207,6 +245,9 @@ async function ingestBenchmarks() {
       const r = rate(total, published.start, end);
       results["floorsense bridge"] = { ...r, samplesPerSecond: (total * SAMPLES_PER_READING) / r.seconds };
       report("floorsense bridge", results["floorsense bridge"]!);
+      console.log(
+        `    CPU per message: bridge ${perMessage(cpu, total)} (${fmt((100 * cpu) / r.seconds)} % of one core), publisher ${perMessage(publisherCpu, total)}, broker ${perMessage(brokerCpu, total)}`,
+      );
       await bridge.stop();
     }
     // mqtt2prometheus (Debian prometheus-mqtt-exporter), JSON readings, QoS 1.
@@ -310,7 +351,7 @@ async function memoryBenchmarks() {
           "tsx",
           "bench/bridge-memory.ts",
           kind,
-          "1000000",
+          String(MEMORY_SERIES),
         ])
       ).trim(),
     ) as { series: number; rssPerSeries: number; heapPerSeries: number };
@@ -330,6 +371,8 @@ if (m2p)
   console.log(
     `  bridge / mqtt2prometheus samples/s: ${fmt(bridge.samplesPerSecond / m2p.samplesPerSecond, 1)}× (target ≥ 5×)`,
   );
+
+if (INGEST_ONLY) process.exit(0);
 
 console.log("\nrender a tenant endpoint (OpenMetrics, with timestamps) vs prom-client registry.metrics()");
 for (const row of await renderBenchmarks()) {

@@ -12,7 +12,6 @@ import { MqttConsumer } from "./mqtt-consumer.js";
 import { RemoteWriteEndpoint } from "./remote-write.js";
 import { createScrapeHandler } from "./scrape-handler.js";
 import { SeriesStore } from "./series-store.js";
-import type { DeviceIdentity } from "./topic.js";
 
 export interface RunningBridge {
   readonly http: ServiceHttp;
@@ -52,7 +51,6 @@ export async function startBridge(
   );
 
   let router: MessageRouter | undefined;
-  const lastMessageGauges = new WeakMap<DeviceIdentity, { set(value: number): void }>();
   const liveness = new Liveness(
     {
       stalenessMultiple: config.liveness.staleness_multiple,
@@ -61,18 +59,7 @@ export async function startBridge(
     {
       gone: (identity, why) => router?.forget(identity, why),
       lastMessage: (identity, seconds) => {
-        // Looking a child up by four labels on every message costs more than the rest of liveness.
-        let child = lastMessageGauges.get(identity);
-        if (!child) {
-          child = metrics.deviceLastMessage.labels(
-            identity.tenant,
-            identity.site,
-            identity.machine,
-            identity.device,
-          );
-          lastMessageGauges.set(identity, child);
-        }
-        child.set(seconds);
+        metrics.hot.lastMessage.set(identity, seconds);
       },
       online: (identity, online) => metrics.deviceOnline.set({ ...identity }, online ? 1 : 0),
     },

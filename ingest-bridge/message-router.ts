@@ -1,7 +1,7 @@
 import type { Logger } from "../lib/logger.js";
 import { type ParsePayload, preparePayload, type RejectReason } from "./ingest.js";
 import type { Liveness } from "./liveness.js";
-import type { BridgeMetrics } from "./metrics.js";
+import type { BridgeMetrics, HotCount } from "./metrics.js";
 import type { RemoteWriteEndpoint } from "./remote-write.js";
 import { toRemoteSamples } from "./remote-write-encoding.js";
 import type { SeriesStore, WriteResult } from "./series-store.js";
@@ -33,13 +33,13 @@ export class MessageRouter {
   private readonly lastLogged = new Map<string, number>();
   /** Devices publish on the same topics over and over: parse each once. */
   private readonly topics = new Map<string, ReturnType<typeof parseTopic>>();
-  private readonly ingested = new Map<string, { inc(value: number): void }>();
+  private readonly ingested = new Map<string, HotCount>();
 
   constructor(private readonly options: RouterOptions) {}
 
   handle(topic: string, payload: Uint8Array): undefined | Promise<unknown> {
     const { metrics, store, liveness } = this.options;
-    metrics.messages.inc();
+    metrics.hot.messages.value++;
     let parsed = this.topics.get(topic);
     if (parsed === undefined) {
       parsed = parseTopic(topic);
@@ -102,10 +102,10 @@ export class MessageRouter {
     const refused = result.limitedByTenant + result.limitedByDevice;
     let ingested = this.ingested.get(tenant);
     if (!ingested) {
-      ingested = metrics.samplesIngested.labels(tenant);
+      ingested = metrics.hot.ingestedOf(tenant);
       this.ingested.set(tenant, ingested);
     }
-    ingested.inc(samples - refused);
+    ingested.value += samples - refused;
     if (result.tooOld > 0) metrics.samplesDropped.inc({ tenant, reason: "too_old" }, result.tooOld);
     if (result.tooFarFuture > 0)
       metrics.samplesDropped.inc({ tenant, reason: "too_far_future" }, result.tooFarFuture);

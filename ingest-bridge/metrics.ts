@@ -1,6 +1,46 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import { registerBuildInfo } from "../lib/build-info.js";
 import type { RemoteWriteMetrics } from "./remote-write.js";
+import type { DeviceIdentity } from "./topic.js";
+
+/** A per-message count kept as a plain number and copied into its counter at scrape time. */
+export interface HotCount {
+  value: number;
+  /** What the counter already holds. */
+  reported: number;
+}
+
+/**
+ * What every message updates, as plain numbers: prom-client validates and hashes the label set on
+ * every inc() or set(), even through a `labels()` child, which cost more per message than liveness
+ * and the store together. The counters and the gauge read these when scraped.
+ */
+export class HotCounts {
+  readonly messages: HotCount = { value: 0, reported: 0 };
+  private readonly ingested = new Map<string, HotCount>();
+  /** Seconds of the device's last readings message, keyed by liveness's one identity per device. */
+  readonly lastMessage = new Map<DeviceIdentity, number>();
+
+  /** The tenant's ingested-samples count; callers may keep it, it stays the same object. */
+  ingestedOf(tenant: string): HotCount {
+    let count = this.ingested.get(tenant);
+    if (!count) {
+      count = { value: 0, reported: 0 };
+      this.ingested.set(tenant, count);
+    }
+    return count;
+  }
+
+  ingestedEntries(): IterableIterator<[string, HotCount]> {
+    return this.ingested.entries();
+  }
+}
+
+function unreported(count: HotCount): number {
+  const delta = count.value - count.reported;
+  count.reported = count.value;
+  return delta;
+}
 
 /** The bridge's own health metrics (names from the catalogue in docs/architecture.md). */
 export function createBridgeMetrics(
@@ -11,18 +51,30 @@ export function createBridgeMetrics(
   registerBuildInfo(registry, "bridge");
   const registers = [registry];
   const deviceLabels = ["tenant", "site", "machine", "device"] as const;
+  const hot = new HotCounts();
   const metrics = {
     registry,
+    hot,
     messages: new Counter({
       name: "floorsense_bridge_messages_total",
       help: "MQTT messages received on the readings and status topics.",
       registers,
+      collect() {
+        const delta = unreported(hot.messages);
+        if (delta > 0) this.inc(delta);
+      },
     }),
     samplesIngested: new Counter({
       name: "floorsense_bridge_samples_ingested_total",
       help: "Samples of accepted payloads, per tenant.",
       labelNames: ["tenant"],
       registers,
+      collect() {
+        for (const [tenant, count] of hot.ingestedEntries()) {
+          const delta = unreported(count);
+          if (delta > 0) this.inc({ tenant }, delta);
+        }
+      },
     }),
     samplesDropped: new Counter({
       name: "floorsense_bridge_samples_dropped_total",
@@ -57,6 +109,12 @@ export function createBridgeMetrics(
       help: "When the bridge last received a readings message of the device.",
       labelNames: deviceLabels,
       registers,
+      collect() {
+        for (const [identity, seconds] of hot.lastMessage) {
+          const { tenant, site, machine, device } = identity;
+          this.set({ tenant, site, machine, device }, seconds);
+        }
+      },
     }),
     deviceOnline: new Gauge({
       name: "floorsense_bridge_device_online",

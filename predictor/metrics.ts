@@ -98,6 +98,12 @@ export class PredictorMetrics {
     labelNames: ["target"],
     registers: [this.registry],
   });
+  private readonly lastFailure = new Gauge({
+    name: "floorsense_predictor_last_training_failure_timestamp_seconds",
+    help: "Unix time of the last failed training of a target; later than the last success means the latest training failed.",
+    labelNames: ["target"],
+    registers: [this.registry],
+  });
   private readonly duration = new Gauge({
     name: "floorsense_predictor_training_duration_seconds",
     help: "Duration of the last training of a target.",
@@ -174,6 +180,9 @@ export class PredictorMetrics {
   recordTraining(target: string, seconds: number, success: boolean, now = Date.now()): void {
     this.duration.set({ target }, seconds);
     if (success) this.lastSuccess.set({ target }, now / 1000);
-    else this.failures.inc({ target });
+    else {
+      this.failures.inc({ target });
+      this.lastFailure.set({ target }, now / 1000);
+    }
   }
 }

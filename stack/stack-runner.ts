@@ -27,6 +27,7 @@ export interface StackOptions {
   contractedPeakWatts: number;
   webhookUrl?: string;
   remoteWriteUrl?: string;
+  extraPredictorTargets?: StackLayout["extraPredictorTargets"];
   /** Absolute paths of the programs from the distribution, found by the caller. */
   binaries: { prometheus: string; alertmanager?: string; mosquitto?: string };
   write: (line: string) => void;
@@ -74,6 +75,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     contractedPeakWatts: options.contractedPeakWatts,
     webhookUrl: options.webhookUrl,
     remoteWriteUrl: options.remoteWriteUrl,
+    extraPredictorTargets: options.extraPredictorTargets,
     mqttProtocolVersion: options.broker === "embedded" ? 4 : 5,
   };
   const file = (name: string, content: string) => {

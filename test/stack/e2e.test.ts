@@ -144,6 +144,8 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
       contractedPeakWatts: 1e12,
       webhookUrl: webhook.url,
       remoteWriteUrl: `${remoteWriteTarget.url}/api/v1/write`,
+      // A target whose expression has no data: its trainings fail, which an alert must notice.
+      extraPredictorTargets: [{ name: "no_data", expr: "floorsense_meter_no_such_metric_watts" }],
       binaries: {
         prometheus: findProgram("prometheus")!,
         alertmanager: findProgram("prometheus-alertmanager"),
@@ -275,7 +277,8 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
     await client.endAsync();
     const missing: string[] = [];
     for (const rule of ruleExpressions()) {
-      await api<{ result: unknown }>(prom, "/api/v1/query", { query: rule.expr });
+      // Every rule parses and evaluates (an error throws here).
+      await api<{ result: unknown[] }>(prom, "/api/v1/query", { query: rule.expr });
       for (const metric of selectedMetrics(rule.expr)) {
         const found = await eventually(
           async () =>
@@ -289,6 +292,18 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
           metric,
         ).catch(() => false);
         if (!found) missing.push(`${rule.file} ${rule.name}: ${metric}`);
+      }
+      // Recording rules hold in normal operation, so they must return data now; alert
+      // conditions are forced one by one in the next test.
+      if (!rule.alert) {
+        const recorded = await eventually(
+          async () =>
+            (await api<{ result: unknown[] }>(prom, "/api/v1/query", { query: rule.expr })).result.length >
+              0 || undefined,
+          20_000,
+          rule.name,
+        ).catch(() => false);
+        if (!recorded) missing.push(`${rule.file} ${rule.name}: no data`);
       }
     }
     expect(missing).toEqual([]);
@@ -309,14 +324,22 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
         __interval: "15s",
         __range: "1h",
       });
-      const end = Date.now() / 1000;
-      const data = await api<{ result: unknown[] }>(prom, "/api/v1/query_range", {
-        query: expr,
-        start: String(end - 300),
-        end: String(end),
-        step: "5",
-      });
-      if (data.result.length === 0) empty.push(`${e.dashboard} / ${e.panel} / ${e.refId}: ${expr}`);
+      // Recording groups evaluated once a minute (daily energy) may need one more round.
+      const hasData = await eventually(
+        async () => {
+          const end = Date.now() / 1000;
+          const data = await api<{ result: unknown[] }>(prom, "/api/v1/query_range", {
+            query: expr,
+            start: String(end - 300),
+            end: String(end),
+            step: "5",
+          });
+          return data.result.length > 0 || undefined;
+        },
+        e.expr.endsWith("floorsense_predictor_backtest_mase") ? 1_000 : 70_000,
+        expr,
+      ).catch(() => false);
+      if (!hasData) empty.push(`${e.dashboard} / ${e.panel} / ${e.refId}: ${expr}`);
     }
     // A backtest needs at least one horizon (15m) of held-out history; a stack a few minutes old
     // serves the naive baseline with MASE unknown, so that series is absent by design. The
@@ -373,6 +396,19 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
     expect(offline[0]!.metric).toMatchObject({ tenant: "demo", site: "plant1", machine: "press2" });
     const scrape = await expectHolds("FloorsenseScrapeTargetDown");
     expect(scrape[0]!.metric.job).toBe("floorsense-exporter");
+
+    // A predictor target whose expression returns nothing fails every training.
+    const failing = await expectHolds("FloorsensePredictorTrainingFailing");
+    expect(failing.map((r) => r.metric.target)).toEqual(["no_data"]);
+
+    // The contract file loses the site (a typo, a site added later).
+    writeFileSync(
+      join(dataDir, "contracts.yml"),
+      readFileSync(join(dataDir, "contracts.yml"), "utf8").replace("site: plant1", "site: plant9"),
+    );
+    expect((await fetch(`${prom}/-/reload`, { method: "POST" })).ok).toBe(true);
+    const uncovered = await expectHolds("FloorsenseSiteWithoutContract");
+    expect(uncovered[0]!.metric).toMatchObject({ tenant: "demo", site: "plant1" });
 
     // The remote-write endpoint goes away.
     await remoteWriteTarget.stop();

@@ -33,8 +33,10 @@ describe("training in a worker thread", () => {
       (message) => messages.push(message.type),
     ).result;
     delay.disable();
-    // Everything heavy ran in the worker: /metrics would have answered at any time.
-    expect(delay.max / 1e6).toBeLessThan(150);
+    // Everything heavy ran in the worker: /metrics would have answered at any time. Training on
+    // the main thread blocks it for seconds; the bound leaves room for GC pauses and a machine
+    // shared with other jobs (173 ms seen under load), and is still a fraction of a second.
+    expect(delay.max / 1e6).toBeLessThan(500);
     expect(messages).toEqual(["backend", "epoch", "epoch", "done"]);
     expect(result.windows).toBe(600);
     expect(result.artifacts?.weightData.byteLength).toBe(4 * (6 * 32 + 8 * 32 + 32 + (8 + 2) * 2 + 2));

@@ -166,6 +166,52 @@ for (const column of columns) {
     `| ${column} | ${test.get("lstm")!.toFixed(4)} | ${test.get("lstm_ensemble")!.toFixed(4)} | ${best} | ${base.toFixed(4)} | ${(test.get("lstm")! / base).toFixed(3)} | ${(test.get("lstm_ensemble")! / base).toFixed(3)} | ${served} | ${(test.get(served)! / base).toFixed(3)} |`,
   );
 }
+// A forecast combination, not what the service serves: per column, ensemble·w + baseline·(1−w) with
+// the baseline and w picked on the validation months only.
+const blend = (a: Float64Array[], b: Float64Array[], w: number) =>
+  a.map((row, i) => row.map((v, k) => w * v + (1 - w) * b[i]![k]!));
+const weights = Array.from({ length: 11 }, (_, i) => i / 10);
+const blendRatios: number[] = [];
+console.log(
+  "\n| column | blend baseline (validation) | ensemble weight | blend MAE | blend / best baseline |",
+);
+console.log("| --- | --- | ---: | ---: | ---: |");
+for (const column of columns) {
+  const pick = (all: Map<string, Forecasts>, model: string) => {
+    const { cases, forecasts } = all.get(model)!;
+    const index = cases.flatMap((c, i) => (c.series.key === column ? [i] : []));
+    return { cases: index.map((i) => cases[i]!), forecasts: index.map((i) => forecasts[i]!) };
+  };
+  const maeOf = (f: Forecasts) =>
+    maeByColumn(new Map([["m", f]]))
+      .get(column)!
+      .get("m")!;
+  let choice = { baseline: baselineNames[0]!, w: 1, error: Number.POSITIVE_INFINITY };
+  const ensembleVal = pick(validationForecasts, "lstm_ensemble");
+  for (const baseline of baselineNames) {
+    const baseVal = pick(validationForecasts, baseline);
+    for (const w of weights) {
+      const error = maeOf({
+        cases: ensembleVal.cases,
+        forecasts: blend(ensembleVal.forecasts, baseVal.forecasts, w),
+      });
+      if (error < choice.error) choice = { baseline, w, error };
+    }
+  }
+  const ensembleTest = pick(testForecasts, "lstm_ensemble");
+  const baseTest = pick(testForecasts, choice.baseline);
+  const blendMae = maeOf({
+    cases: ensembleTest.cases,
+    forecasts: blend(ensembleTest.forecasts, baseTest.forecasts, choice.w),
+  });
+  const test = testMae.get(column)!;
+  const best = Math.min(...baselineNames.map((b) => test.get(b)!));
+  blendRatios.push(blendMae / best);
+  console.log(
+    `| ${column} | ${choice.baseline} | ${choice.w.toFixed(1)} | ${blendMae.toFixed(4)} | ${(blendMae / best).toFixed(3)} |`,
+  );
+}
+Object.assign(ratios, { blend: blendRatios });
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 for (const [what, xs] of Object.entries(ratios)) {
   console.log(

@@ -192,13 +192,19 @@ scrape_configs:${job("acme-om", host(keep.url), "acme", `authorization: { creden
       'Basic realm="floorsense tenant beta", charset="UTF-8"',
     );
 
-    const leaked = await prometheus.query(`count by (tenant, job) (${VOLTAGE})`);
-    expect(leaked.map((r) => `${r.metric.job}:${r.metric.tenant}`).sort()).toEqual([
-      "acme-drop:acme",
-      "acme-om:acme",
-      "acme-text:acme",
-      "beta:beta",
-    ]);
+    // Wait until every job has scraped once (a slow machine may lag); then any series of one
+    // tenant under another tenant's job would show as an extra pair.
+    const leaked = await eventually(
+      async () => {
+        const pairs = (await prometheus.query(`count by (tenant, job) (${VOLTAGE})`))
+          .map((r) => `${r.metric.job}:${r.metric.tenant}`)
+          .sort();
+        return pairs.length >= 4 ? pairs : undefined;
+      },
+      20_000,
+      "every tenant job's series in Prometheus",
+    );
+    expect(leaked).toEqual(["acme-drop:acme", "acme-om:acme", "acme-text:acme", "beta:beta"]);
   });
 
   it("refuses payloads that set identity labels or fail to parse, and counts them", async () => {

@@ -215,7 +215,9 @@ scrape_configs:${job("acme-om", host(keep.url), "acme", `authorization: { creden
     const metrics = await eventually(
       async () => {
         const body = await (await fetch(`${keep.url}/metrics`)).text();
-        return body.includes('reason="parse_error"') && body.includes('reason="identity_label"')
+        // The counters exist from the start at 0 (initialised per configured tenant): wait for 1.
+        return body.includes('{tenant="acme",reason="parse_error"} 1') &&
+          body.includes('{tenant="acme",reason="identity_label"} 1')
           ? body
           : undefined;
       },

@@ -1,6 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   holtWintersModel,
@@ -63,13 +60,7 @@ describe.skipIf(!needs("prometheus", "promtool"))("predictor against a real Prom
   beforeAll(async () => {
     prometheus = await startPrometheus({
       config: "global:\n  scrape_interval: 15s\n",
-      beforeStart: (dataDir) => {
-        const file = join(dataDir, "..", "history.om");
-        writeFileSync(file, openMetrics());
-        execFileSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", file, dataDir], {
-          stdio: "pipe",
-        });
-      },
+      history: openMetrics(),
     });
   });
 

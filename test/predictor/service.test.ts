@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,16 +40,7 @@ describe.skipIf(!needs("prometheus", "promtool"))("floorsense predictor service"
     dir = mkdtempSync(join(tmpdir(), "floorsense-predictor-"));
     prometheus = await startPrometheus({
       config: "global:\n  scrape_interval: 15s\n",
-      beforeStart: (dataDir) => {
-        writeFileSync(join(dir, "history.om"), history());
-        execFileSync(
-          "promtool",
-          ["tsdb", "create-blocks-from", "openmetrics", join(dir, "history.om"), dataDir],
-          {
-            stdio: "pipe",
-          },
-        );
-      },
+      history: history(),
     });
     port = await freePort();
     config = join(dir, "predictor.yaml");

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,11 +13,8 @@ export interface PrometheusOptions {
   flags?: string[];
   /** Extra files written next to the config (rule files), name → content. */
   files?: Record<string, string>;
-  /**
-   * Runs before Prometheus starts, with the TSDB folder (created, empty): e.g. to backfill history
-   * there with `promtool tsdb create-blocks-from openmetrics FILE <dataDir>`.
-   */
-  beforeStart?: (dataDir: string) => void | Promise<void>;
+  /** History to load before start (an OpenMetrics exposition with timestamps), as backfilled blocks. */
+  history?: string;
 }
 
 export interface Prometheus {
@@ -40,9 +38,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const dir = mkdtempSync(join(tmpdir(), "floorsense-prometheus-"));
   writeFileSync(join(dir, "prometheus.yml"), options.config);
   for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), content);
-  if (options.beforeStart) {
+  if (options.history !== undefined) {
     mkdirSync(join(dir, "data"), { recursive: true });
-    await options.beforeStart(join(dir, "data"));
+    writeFileSync(join(dir, "history.om"), options.history);
+    execFileSync(
+      "promtool",
+      ["tsdb", "create-blocks-from", "openmetrics", join(dir, "history.om"), join(dir, "data")],
+      {
+        stdio: "pipe",
+      },
+    );
   }
   const process = startProcess(binary, [
     `--config.file=${join(dir, "prometheus.yml")}`,

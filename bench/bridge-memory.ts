@@ -4,8 +4,7 @@
  *
  *   node --expose-gc --import tsx bench/bridge-memory.ts store|prom-client SERIES
  */
-import { SeriesStore } from "../ingest-bridge/series-store.js";
-import { deviceFamilies, fillPromClient, SERIES_PER_DEVICE } from "./bridge-series.js";
+import { deviceFamilies, fillPromClient, fillSeriesStore, SERIES_PER_DEVICE } from "./bridge-series.js";
 
 const [kind, seriesText] = process.argv.slice(2);
 const devices = Math.round(Number(seriesText) / SERIES_PER_DEVICE);
@@ -17,20 +16,7 @@ gc();
 const before = process.memoryUsage();
 let keep: unknown;
 if (kind === "store") {
-  const store = new SeriesStore({
-    maxSeriesPerTenant: 1e9,
-    maxSeriesPerDevice: 1e6,
-    maxSampleAgeMs: Number.MAX_SAFE_INTEGER,
-    maxSampleFutureMs: Number.MAX_SAFE_INTEGER,
-  });
-  for (let d = 0; d < devices; d++) {
-    store.write(
-      { tenant: "acme", site: "plant1", machine: `m${d}`, device: "sdm630" },
-      perDevice[d % 64]!,
-      Date.now(),
-    );
-  }
-  keep = store;
+  keep = fillSeriesStore(devices, (d) => perDevice[d % 64]!);
 } else {
   keep = fillPromClient(devices, (d) => perDevice[d % 64]!);
 }

@@ -1,5 +1,6 @@
 /** The same SDM630-like series for the bridge's store and for prom-client, device by device. */
 import { Counter, Gauge, Registry } from "prom-client";
+import { SeriesStore } from "../ingest-bridge/series-store.js";
 import { parseOpenMetrics } from "../openmetrics/index.js";
 import type { MetricFamily } from "../openmetrics/types.js";
 import { SAMPLES_PER_READING, sdm630Reading } from "./bridge-payload.js";
@@ -37,4 +38,19 @@ export function fillPromClient(devices: number, familiesOf: (d: number) => Metri
     }
   }
   return registry;
+}
+
+/** The bridge's store holding the same series as `fillPromClient`, with no limit in the way. */
+export function fillSeriesStore(devices: number, familiesOf: (d: number) => MetricFamily[]): SeriesStore {
+  const store = new SeriesStore({
+    maxSeriesPerTenant: 1e9,
+    maxSeriesPerDevice: 1e6,
+    maxSampleAgeMs: Number.MAX_SAFE_INTEGER,
+    maxSampleFutureMs: Number.MAX_SAFE_INTEGER,
+  });
+  const now = Date.now();
+  for (let d = 0; d < devices; d++) {
+    store.write({ tenant: "acme", site: "plant1", machine: `m${d}`, device: "sdm630" }, familiesOf(d), now);
+  }
+  return store;
 }

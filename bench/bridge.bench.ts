@@ -23,13 +23,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderTenantChunks } from "../ingest-bridge/exposition.js";
-import { SeriesStore } from "../ingest-bridge/series-store.js";
 import { findBinary } from "../test/support/binaries.js";
 import { startMosquitto } from "../test/support/mosquitto.js";
 import { freePort } from "../test/support/ports.js";
 import { eventually, startProcess } from "../test/support/processes.js";
 import { JSON_KEYS, SAMPLES_PER_READING } from "./bridge-payload.js";
-import { deviceFamilies, fillPromClient, SERIES_PER_DEVICE } from "./bridge-series.js";
+import { deviceFamilies, fillPromClient, fillSeriesStore, SERIES_PER_DEVICE } from "./bridge-series.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DEVICES = Number(process.env.DEVICES ?? 1000);
@@ -307,19 +306,7 @@ async function renderBenchmarks() {
   const perDevice = Array.from({ length: 64 }, (_, d) => deviceFamilies(d));
   for (const series of RENDER_SERIES) {
     const devices = Math.round(series / SERIES_PER_DEVICE);
-    const store = new SeriesStore({
-      maxSeriesPerTenant: 1e9,
-      maxSeriesPerDevice: 1e6,
-      maxSampleAgeMs: Number.MAX_SAFE_INTEGER,
-      maxSampleFutureMs: Number.MAX_SAFE_INTEGER,
-    });
-    for (let d = 0; d < devices; d++) {
-      store.write(
-        { tenant: "acme", site: "plant1", machine: `m${d}`, device: "sdm630" },
-        perDevice[d % 64]!,
-        Date.now(),
-      );
-    }
+    const store = fillSeriesStore(devices, (d) => perDevice[d % 64]!);
     const best = async (fn: () => unknown, rounds: number) => {
       let fastest = Number.POSITIVE_INFINITY;
       for (let i = 0; i < rounds; i++) {

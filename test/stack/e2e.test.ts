@@ -105,6 +105,26 @@ function selectedMetrics(expr: string): string[] {
   return [...names];
 }
 
+/** The stack's own log goes to an array; when a part fails to start, that log is the only clue. */
+async function startStackShowingLogOnFailure(
+  options: Parameters<typeof startStack>[0],
+): Promise<RunningStack> {
+  const lines: string[] = [];
+  try {
+    return await startStack({
+      ...options,
+      write: (line) => {
+        lines.push(line);
+        if (lines.length > 400) lines.shift();
+        options.write(line);
+      },
+    });
+  } catch (error) {
+    console.error(`the stack failed to start; its last output:\n${lines.join("\n")}`);
+    throw error;
+  }
+}
+
 describe.skipIf(!ready)("the whole stack end to end", () => {
   let dataDir: string;
   let mosquitto: Mosquitto;
@@ -134,7 +154,7 @@ describe.skipIf(!ready)("the whole stack end to end", () => {
       alertmanager: await freePort(),
       webhook: await freePort(),
     };
-    stack = await startStack({
+    stack = await startStackShowingLogOnFailure({
       repoRoot: REPO_ROOT,
       dataDir,
       ports,

@@ -1,17 +1,40 @@
 import { createServer } from "node:net";
 
-/** A free loopback TCP port, found by binding port 0 and releasing it. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports from bind(0) come out of the kernel's ephemeral range, which every outgoing
+// connection (scrapes, MQTT clients, HTTP probes) also draws from. A port released by
+// freePort could be taken as a client's source port before the test's server binds it,
+// which is what made Alertmanager in the end-to-end test exit with "address in use".
+// So hand out ports below the ephemeral range (Linux default 32768–60999), one slice per
+// vitest worker so two workers never pick the same one, and never the same one twice.
+const RANGE_START = 20_000;
+const RANGE_END = 32_000;
+const SLICES = 8;
+const sliceSize = Math.floor((RANGE_END - RANGE_START) / SLICES);
+const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 1);
+const sliceStart = RANGE_START + ((Number.isInteger(worker) ? worker : 1) % SLICES) * sliceSize;
+let cursor = Math.floor(Math.random() * sliceSize);
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** A free loopback TCP port outside the ephemeral range, not handed out before by this process. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < sliceSize; attempt++) {
+    const port = sliceStart + (cursor++ % sliceSize);
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port in ${sliceStart}-${sliceStart + sliceSize - 1}`);
 }
 
 /** Resolves once something accepts TCP connections on the port, or rejects after `timeoutMs`. */

@@ -3,12 +3,14 @@
  * the broker acknowledges them (at most WINDOW unacknowledged), then prints one JSON line with the
  * wall-clock start and end. A separate process so it never shares an event loop with a consumer.
  *
- *   tsx bench/bridge-publisher.ts URL DEVICES CYCLES om|json
+ *   tsx bench/bridge-publisher.ts URL DEVICES CYCLES om|json [TOPIC_PREFIX]
+ *
+ * TOPIC_PREFIX keeps consumers that stay subscribed between rounds from taking each other's rounds.
  */
 import mqtt from "mqtt";
 import { sdm630Json, sdm630Reading } from "./bridge-payload.js";
 
-const [url, devicesText, cyclesText, format] = process.argv.slice(2);
+const [url, devicesText, cyclesText, format, prefix = ""] = process.argv.slice(2);
 const devices = Number(devicesText);
 const cycles = Number(cyclesText);
 const WINDOW = 500;
@@ -17,13 +19,14 @@ const client = await mqtt.connectAsync(url!, {
   protocolVersion: format === "json" ? 4 : 5,
   clientId: `bench-pub-${process.pid}`,
 });
+// Later rounds of the benchmark publish later timestamps, so no sample is older than the stored one.
 const now = Math.floor(Date.now() / 1000);
 // Payloads prepared up front: the benchmark measures the consumer, not string building.
 const payloads: Array<{ topic: string; payload: Buffer }> = [];
 for (let c = 0; c < cycles; c++) {
   for (let d = 0; d < devices; d++) {
-    const topic = format === "json" ? `bench/json/meter${d}` : `floorsense/v1/acme/plant1/m${d}/sdm630`;
-    const payload = format === "json" ? sdm630Json(d + c) : sdm630Reading(now - cycles + c + 0.125, d + c);
+    const topic = `${prefix}${format === "json" ? `bench/json/meter${d}` : `floorsense/v1/acme/plant1/m${d}/sdm630`}`;
+    const payload = format === "json" ? sdm630Json(d + c) : sdm630Reading(now - 1 + c / 1000 + 0.125, d + c);
     payloads.push({ topic, payload: Buffer.from(payload) });
   }
 }

@@ -2,8 +2,9 @@ import type { Logger } from "../lib/logger.js";
 import { type ParsePayload, preparePayload, type RejectReason } from "./ingest.js";
 import type { Liveness } from "./liveness.js";
 import type { BridgeMetrics, HotCount } from "./metrics.js";
+import { PayloadTemplates, type TopicTemplate } from "./payload-templates.js";
 import type { RemoteWriteEndpoint } from "./remote-write.js";
-import { toRemoteSamples } from "./remote-write-encoding.js";
+import { remoteLabelsOf, toRemoteSamples, toRemoteSamplesBySlot } from "./remote-write-encoding.js";
 import type { SeriesStore, WriteResult } from "./series-store.js";
 import { type DeviceIdentity, parseTopic } from "./topic.js";
 
@@ -34,6 +35,7 @@ export class MessageRouter {
   /** Devices publish on the same topics over and over: parse each once. */
   private readonly topics = new Map<string, ReturnType<typeof parseTopic>>();
   private readonly ingested = new Map<string, HotCount>();
+  private readonly templates = new PayloadTemplates();
 
   constructor(private readonly options: RouterOptions) {}
 
@@ -67,6 +69,17 @@ export class MessageRouter {
     }
     const { identity } = parsed;
     const now = this.options.now();
+    if (payload.byteLength <= this.options.maxPayloadBytes) {
+      const template = this.templates.of(topic);
+      if (template !== undefined) {
+        const { shared } = template;
+        if (shared.template.match(payload, shared.values, shared.timestamps)) {
+          metrics.hot.templateParses.value++;
+          return this.ingestBySlot(identity, template, now);
+        }
+      }
+    }
+    metrics.hot.fullParses.value++;
     const prepared = preparePayload(payload, this.options.maxPayloadBytes, this.options.parse);
     if (!prepared.ok) return this.reject(tenant, prepared.reason, topic, prepared.message);
     const result = store.write(identity, prepared.families, now);
@@ -81,6 +94,14 @@ export class MessageRouter {
       }
     }
     liveness.message(identity, now, newest);
+    if (result.refused === undefined) {
+      const device = store.deviceWithLayout(identity, prepared.families);
+      if (device !== undefined) {
+        const remoteLabels =
+          this.options.remoteWrite.length > 0 ? remoteLabelsOf(prepared.families, identity) : undefined;
+        this.templates.remember(topic, payload, prepared.families, device, remoteLabels);
+      }
+    }
 
     if (this.options.remoteWrite.length === 0) return undefined;
     const samples = toRemoteSamples(prepared.families, identity, now, {
@@ -88,6 +109,33 @@ export class MessageRouter {
       maxTimestampMs: now + this.options.maxSampleFutureMs,
     });
     return Promise.all(this.options.remoteWrite.map((endpoint) => endpoint.send(tenant, samples)));
+  }
+
+  /** A payload that matched its topic's template: every sample goes to its known slot. */
+  private ingestBySlot(
+    identity: DeviceIdentity,
+    template: TopicTemplate,
+    now: number,
+  ): undefined | Promise<unknown> {
+    const { values, timestamps } = template.shared;
+    const result = this.options.store.writeValues(template.device, values, timestamps, now);
+    this.count(identity, result, values.length);
+    let newest = Number.NaN;
+    for (let i = 0; i < timestamps.length; i++) {
+      const ts = timestamps[i]!;
+      if (!Number.isNaN(ts) && !(ts <= newest)) newest = ts;
+    }
+    this.options.liveness.message(identity, now, newest);
+
+    if (this.options.remoteWrite.length === 0) return undefined;
+    const samples = toRemoteSamplesBySlot(
+      template.remoteLabels!,
+      values,
+      timestamps,
+      now,
+      now + this.options.maxSampleFutureMs,
+    );
+    return Promise.all(this.options.remoteWrite.map((endpoint) => endpoint.send(identity.tenant, samples)));
   }
 
   /** The device's series leave the store (offline or silent). */

@@ -17,6 +17,9 @@ export interface HotCount {
  */
 export class HotCounts {
   readonly messages: HotCount = { value: 0, reported: 0 };
+  /** Readings payloads checked against their topic's template, and those parsed in full. */
+  readonly templateParses: HotCount = { value: 0, reported: 0 };
+  readonly fullParses: HotCount = { value: 0, reported: 0 };
   private readonly ingested = new Map<string, HotCount>();
   /** Seconds of the device's last readings message, keyed by liveness's one identity per device. */
   readonly lastMessage = new Map<DeviceIdentity, number>();
@@ -62,6 +65,18 @@ export function createBridgeMetrics(
       collect() {
         const delta = unreported(hot.messages);
         if (delta > 0) this.inc(delta);
+      },
+    }),
+    payloadParses: new Counter({
+      name: "floorsense_bridge_payload_parses_total",
+      help: "Readings payloads checked, by method: template (same bytes as the topic's last accepted payload but for the numbers) or full (the strict parser).",
+      labelNames: ["method"],
+      registers,
+      collect() {
+        const template = unreported(hot.templateParses);
+        const full = unreported(hot.fullParses);
+        if (template > 0) this.inc({ method: "template" }, template);
+        if (full > 0) this.inc({ method: "full" }, full);
       },
     }),
     samplesIngested: new Counter({
@@ -147,6 +162,7 @@ export function createBridgeMetrics(
     }),
   };
   metrics.mqttConnected.set(0);
+  for (const method of ["template", "full"]) metrics.payloadParses.inc({ method }, 0);
   return metrics;
 }
 

@@ -36,6 +36,36 @@ export function toRemoteSamples(
   return out;
 }
 
+/** The remote-write label set of every sample of a payload, in order. */
+export function remoteLabelsOf(families: MetricFamily[], identity: DeviceIdentity): RemoteSample["labels"][] {
+  const out: RemoteSample["labels"][] = [];
+  for (const family of families) {
+    for (const sample of family.samples) out.push(sortedLabels(sample.name, sample.labels, identity));
+  }
+  return out;
+}
+
+/**
+ * The samples of a payload read by position (see PayloadTemplate): `labels[i]` from `remoteLabelsOf`,
+ * value and timestamp (seconds, NaN for none: `nowMs`) from the arrays. Same rules as toRemoteSamples.
+ */
+export function toRemoteSamplesBySlot(
+  labels: RemoteSample["labels"][],
+  values: Float64Array,
+  timestamps: Float64Array,
+  nowMs: number,
+  maxTimestampMs: number,
+): RemoteSample[] {
+  const out: RemoteSample[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const ts = timestamps[i]!;
+    const timestampMs = Number.isNaN(ts) ? nowMs : Math.round(ts * 1000);
+    if (timestampMs > maxTimestampMs || timestampMs < 0) continue;
+    out.push({ labels: labels[i]!, value: values[i]!, timestampMs });
+  }
+  return out;
+}
+
 function sortedLabels(name: string, labels: Labels, identity: DeviceIdentity): Array<[string, string]> {
   const pairs: Array<[string, string]> = [
     ["__name__", name],

@@ -61,6 +61,8 @@ export class DeviceSeries {
   familyStarts: number[] = [];
   /** Set when the device's series were removed, so cached references know to look it up again. */
   removed = false;
+  /** Changes whenever series are added, so a cached position-to-slot mapping knows it is stale. */
+  layoutVersion = 0;
   /** `tenant="..",site="..",machine="..",device=".."} `, what completes every key of the device. */
   readonly identityTail: string;
 
@@ -205,6 +207,43 @@ export class SeriesStore {
     }
     this.deviceOf.set(identity, device);
     this.writeSlow(tenant, device, families, 0, oldestMs, newestMs, result);
+    return result;
+  }
+
+  /**
+   * The device whose stored layout is exactly `families` (slot i is sample i), for callers that
+   * then update it by position with `writeValues`; undefined when it has no such layout.
+   */
+  deviceWithLayout(identity: DeviceIdentity, families: MetricFamily[]): DeviceSeries | undefined {
+    const device = this.deviceOf.get(identity);
+    if (!device || device.removed || !this.sameLayout(device, families)) return undefined;
+    return device;
+  }
+
+  /**
+   * Stores sample i of a payload into slot i of `device`, whose layout the caller knows to match
+   * (`deviceWithLayout`, then the same `layoutVersion`). Timestamps in seconds, NaN for none.
+   */
+  writeValues(
+    device: DeviceSeries,
+    values: Float64Array,
+    timestamps: Float64Array,
+    nowMs: number,
+  ): WriteResult {
+    const result: WriteResult = {
+      stored: 0,
+      olderThanStored: 0,
+      tooOld: 0,
+      tooFarFuture: 0,
+      limitedByTenant: 0,
+      limitedByDevice: 0,
+    };
+    const oldestMs = nowMs - this.limits.maxSampleAgeMs;
+    const newestMs = nowMs + this.limits.maxSampleFutureMs;
+    const n = device.length;
+    for (let slot = 0; slot < n; slot++) {
+      this.update(device, slot, values[slot]!, timestamps[slot]!, oldestMs, newestMs, result);
+    }
     return result;
   }
 
@@ -376,6 +415,7 @@ export class SeriesStore {
     device.timestamps = timestamps;
     device.families = newFamilies;
     device.familyStarts = newStarts;
+    device.layoutVersion++;
     for (let index = 0; index < newFamilies.length; index++) newFamilies[index]!.members.set(device, index);
     tenant.seriesCount += newCount;
     this.totalSeries += newCount;

@@ -125,6 +125,27 @@ scrape_configs:${job("acme-om", host(keep.url), "acme", `authorization: { creden
     }
   });
 
+  it("takes a device's next reading through its template, and Prometheus gets its new values and times", async () => {
+    const next = ts + 1;
+    await pub.publishAsync("floorsense/v1/acme/plant1/press2/meter1", reading(next, 401), { qos: 1 });
+    const energy = await eventually(
+      async () => {
+        const r = await prometheus.query(
+          `timestamp(floorsense_meter_energy_imported_joules_total{job="acme-om",machine="press2"}) == ${next}`,
+        );
+        return r.length === 1 ? r : undefined;
+      },
+      20_000,
+      "press2's second reading in Prometheus",
+    );
+    expect(energy.map((r) => r.value[1])).toEqual([String(next)]);
+    const voltages = await prometheus.query(`${VOLTAGE}{job="acme-om",machine="press2"}`);
+    expect(voltages.map((v) => Number(v.value[1])).sort()).toEqual([401, 401.1, 401.2]);
+    const own = await (await fetch(`${keep.url}/metrics`)).text();
+    expect(own).toContain('floorsense_bridge_payload_parses_total{method="template"} 1');
+    expect(own).toContain('floorsense_bridge_payload_parses_total{method="full"} 3');
+  });
+
   it("serves OpenMetrics and text 0.0.4 that promtool accepts, with the right Content-Type and gzip", async () => {
     const om = await scrape(`${keep.url}/tenants/acme/metrics`, { ...acmeAuth, Accept: OM_ACCEPT });
     expect(om.status).toBe(200);

@@ -129,4 +129,83 @@ describe("MessageRouter", () => {
     expect(router.handle("floorsense/v1/acme/s1/press/status", Buffer.from("offline\n"))).toBeUndefined();
     expect(store.seriesCount()).toBe(0);
   });
+
+  describe("payloads that repeat their topic's last layout", () => {
+    const ts = NOW_MS / 1000;
+    const reading = (volts: string, joules: string, at = ts) =>
+      payload(`# TYPE v gauge\nv{phase="L1"} ${volts} ${at}\n# TYPE e counter\ne_total ${joules} ${at}\n`);
+    const stored = (store: SeriesStore) => {
+      const device = [...store.tenant("acme")!.devices.values()][0]!;
+      return { keys: [...device.keys], values: [...device.values], timestamps: [...device.timestamps] };
+    };
+
+    it("go through the template and store and send exactly what a full parse would", async () => {
+      const sent: RemoteSample[][] = [];
+      const endpoint = { send: async (_t: string, samples: RemoteSample[]) => void sent.push(samples) };
+      const viaTemplate = harness([endpoint as unknown as RemoteWriteEndpoint]);
+      await viaTemplate.router.handle(TOPIC, reading("230.5", "100"));
+      await viaTemplate.router.handle(TOPIC, reading("231.75", "105", ts + 1));
+      expect(await viaTemplate.counter("floorsense_bridge_payload_parses_total")).toEqual([
+        'floorsense_bridge_payload_parses_total{method="template"} 1',
+        'floorsense_bridge_payload_parses_total{method="full"} 1',
+      ]);
+
+      const fullOnly = harness([
+        {
+          send: async (_t: string, samples: RemoteSample[]) => void sent.push(samples),
+        } as unknown as RemoteWriteEndpoint,
+      ]);
+      await fullOnly.router.handle(TOPIC, reading("231.75", "105", ts + 1));
+      expect(stored(viaTemplate.store)).toEqual(stored(fullOnly.store));
+      expect(stored(viaTemplate.store).values).toEqual([231.75, 105]);
+      expect(sent[1]).toEqual(sent[2]);
+      expect(sent[1]!.map((s) => [s.value, s.timestampMs])).toEqual([
+        [231.75, NOW_MS + 1000],
+        [105, NOW_MS + 1000],
+      ]);
+    });
+
+    it("fall back to the full parse on a bad number, which rejects the payload with its message", async () => {
+      const { router, store, counter } = harness();
+      router.handle(TOPIC, reading("230.5", "100"));
+      router.handle(TOPIC, reading("231", "-5"));
+      expect(await counter("floorsense_bridge_payloads_rejected_total")).toContain(
+        'floorsense_bridge_payloads_rejected_total{tenant="acme",reason="parse_error"} 1',
+      );
+      expect(await counter("floorsense_bridge_payload_parses_total")).toEqual([
+        'floorsense_bridge_payload_parses_total{method="template"} 0',
+        'floorsense_bridge_payload_parses_total{method="full"} 2',
+      ]);
+      expect(stored(store).values).toEqual([230.5, 100]);
+    });
+
+    it("parse in full again once the device's series were removed, and bring them back", async () => {
+      const { router, store, counter } = harness();
+      router.handle(TOPIC, reading("230.5", "100"));
+      router.handle("floorsense/v1/acme/s1/press/status", Buffer.from("offline"));
+      expect(store.seriesCount()).toBe(0);
+      router.handle(TOPIC, reading("230.6", "101"));
+      router.handle(TOPIC, reading("230.7", "102"));
+      expect(stored(store).values).toEqual([230.7, 102]);
+      expect(store.seriesCount()).toBe(2);
+      expect(await counter("floorsense_bridge_payload_parses_total")).toEqual([
+        'floorsense_bridge_payload_parses_total{method="template"} 1',
+        'floorsense_bridge_payload_parses_total{method="full"} 2',
+      ]);
+    });
+
+    it("get no template while a series limit refuses part of them", async () => {
+      const { router, counter } = harness();
+      const four = (v: number) => payload(`a ${v}\nb ${v}\nc ${v}\nd ${v}\n`);
+      router.handle(TOPIC, four(1));
+      router.handle(TOPIC, four(2));
+      expect(await counter("floorsense_bridge_payload_parses_total")).toEqual([
+        'floorsense_bridge_payload_parses_total{method="template"} 0',
+        'floorsense_bridge_payload_parses_total{method="full"} 2',
+      ]);
+      expect(await counter("floorsense_bridge_series_limit_rejections_total")).toContain(
+        'floorsense_bridge_series_limit_rejections_total{tenant="acme",scope="device"} 2',
+      );
+    });
+  });
 });

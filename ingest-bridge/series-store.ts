@@ -149,14 +149,7 @@ export class SeriesStore {
    * is stored without one. Nothing is written when the payload's metadata conflicts with the tenant's.
    */
   write(identity: DeviceIdentity, families: MetricFamily[], nowMs: number): WriteResult {
-    const result: WriteResult = {
-      stored: 0,
-      olderThanStored: 0,
-      tooOld: 0,
-      tooFarFuture: 0,
-      limitedByTenant: 0,
-      limitedByDevice: 0,
-    };
+    const result = emptyWriteResult();
     const oldestMs = nowMs - this.limits.maxSampleAgeMs;
     const newestMs = nowMs + this.limits.maxSampleFutureMs;
     // Fast path: the payload has the layout of the device's last one (same families with the same
@@ -230,14 +223,7 @@ export class SeriesStore {
     timestamps: Float64Array,
     nowMs: number,
   ): WriteResult {
-    const result: WriteResult = {
-      stored: 0,
-      olderThanStored: 0,
-      tooOld: 0,
-      tooFarFuture: 0,
-      limitedByTenant: 0,
-      limitedByDevice: 0,
-    };
+    const result = emptyWriteResult();
     const oldestMs = nowMs - this.limits.maxSampleAgeMs;
     const newestMs = nowMs + this.limits.maxSampleFutureMs;
     const n = device.length;
@@ -468,6 +454,17 @@ export class SeriesStore {
     }
     for (const key of this.interned.keys()) if (!live.has(key)) this.interned.delete(key);
   }
+}
+
+function emptyWriteResult(): WriteResult {
+  return {
+    stored: 0,
+    olderThanStored: 0,
+    tooOld: 0,
+    tooFarFuture: 0,
+    limitedByTenant: 0,
+    limitedByDevice: 0,
+  };
 }
 
 function countSamples(families: MetricFamily[]): number {

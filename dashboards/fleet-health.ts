@@ -186,7 +186,7 @@ export function fleetHealthDashboard(): dashboard.Dashboard {
       new table.PanelBuilder()
         .title("Models served")
         .description(
-          "The model each target is forecast with; anything but lstm is a baseline that beat the LSTM.",
+          "The model each target is forecast with; anything but lstm or lstm_blend is a baseline that beat the LSTM.",
         )
         .datasource(PROMETHEUS_DATASOURCE)
         .height(8)

@@ -215,9 +215,9 @@ function buildMachineDashboard(spec: MachineDashboardSpec): dashboard.Dashboard 
     )
     .withPanel(
       new timeseries.PanelBuilder()
-        .title("Anomaly score")
+        .title("Anomaly score and alarm")
         .description(
-          "Distance of the measured value from its forecast in interval half-widths: above 1 is outside the prediction interval; the alert fires when it stays above 1 for 15 minutes.",
+          "Score: distance of the measured value from its forecast in interval half-widths; above 1 is outside the prediction interval, and the alert fires when it stays above 1 for 15 minutes. Alarm: the streaming anomaly detector on the measured values; 1 is an alarm (a value outside the learned range or a shape the series has not made lately), 0 while it learns.",
         )
         .datasource(PROMETHEUS_DATASOURCE)
         .height(10)
@@ -232,7 +232,8 @@ function buildMachineDashboard(spec: MachineDashboardSpec): dashboard.Dashboard 
         .thresholdsStyle(
           new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line),
         )
-        .withTarget(promQuery(`floorsense_anomaly_score{${machine}}`, "{{target}} {{horizon}}")),
+        .withTarget(promQuery(`floorsense_anomaly_score{${machine}}`, "{{target}} {{horizon}}"))
+        .withTarget(promQuery(`floorsense_anomaly_alarm{${machine}}`, "{{target}} alarm")),
     );
   return finishDashboard(builder);
 }

@@ -14,30 +14,6 @@ export interface ConsumerOptions {
 /** Liveness comes from retained messages, which shared subscriptions never deliver. */
 export const STATUS_FILTER = "floorsense/v1/+/+/+/status";
 
-const batched = new WeakSet<object>();
-
-/**
- * MQTT.js handles the packets of one socket read one after another in a chain of process.nextTick
- * callbacks and writes each PUBACK as soon as its message is handed on: one write system call per
- * message, for the bridge and again for the broker reading them. Corking the socket while a read
- * is being handled and uncorking in the check phase, after that chain, sends all of the read's
- * acknowledgements in one write. Nothing waits longer than the rest of the read's handling.
- */
-function batchAcknowledgements(stream: NodeJS.ReadWriteStream & { cork?(): void; uncork?(): void }): void {
-  if (batched.has(stream) || typeof stream.cork !== "function") return;
-  batched.add(stream);
-  let corked = false;
-  stream.prependListener("data", () => {
-    if (corked) return;
-    corked = true;
-    stream.cork!();
-    setImmediate(() => {
-      corked = false;
-      stream.uncork!();
-    });
-  });
-}
-
 /** PUBACK reason code "unspecified error": the broker drops the message instead of redelivering. */
 const UNSPECIFIED_ERROR = 0x80;
 
@@ -93,7 +69,6 @@ export class MqttConsumer {
     const client = mqtt.connect(config.url, clientOptions);
     this.client = client;
     client.on("connect", (connack) => {
-      batchAcknowledgements(client.stream);
       this.setConnected(true);
       logger.info({ url: config.url, sessionPresent: connack.sessionPresent }, "mqtt connected");
       client.subscribe(this.subscriptions(), { qos: 1 }, (error, granted) => {

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Logger } from "../lib/logger.js";
+import { matrixCodeKind } from "./lstm-simd.js";
 
 export type Tf = typeof import("@tensorflow/tfjs");
 export type BackendChoice = "auto" | "node" | "wasm" | "cpu";
@@ -31,7 +32,8 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
  */
 export function loadBackend(choice: BackendChoice = "auto", logger?: Logger): Promise<LoadedBackend> {
   loaded ??= quietly(() => pickBackend(choice)).then((result) => {
-    logger?.info({ backend: result.backend }, "tensorflow.js backend");
+    // tfjs builds, serves and saves the network; the fused kernel trains it and runs its forecasts.
+    logger?.info({ backend: result.backend, lstmKernel: matrixCodeKind() }, "tensorflow.js backend");
     return result;
   });
   return loaded;

@@ -52,9 +52,18 @@ export interface ModelReport {
   model: string;
   overall: ForecastMetrics;
   perHorizon: ForecastMetrics[];
-  /** Interval half-width per horizon, in units of the series' scale (std). */
+  /** Interval half-width per horizon, in units of the series' scale (std), from every series' errors. */
   intervalWidths: number[];
+  /**
+   * The same from each series' own validation errors, by series key, for series with at least
+   * MIN_SERIES_RESIDUALS of them per horizon: what is served for those series (a smooth series
+   * needs a narrower band, in its own std, than a noisy one). Absent: the pooled widths apply.
+   */
+  seriesIntervalWidths?: Record<string, number[]>;
 }
+
+/** Fewest validation errors per horizon for a series' own interval widths; fewer: the pooled ones. */
+export const MIN_SERIES_RESIDUALS = 100;
 
 /** Mean absolute seasonal difference over the training part: the MASE denominator. */
 export function maseScale(values: ArrayLike<number>, end: number, season: number): number {
@@ -157,9 +166,17 @@ export async function runBacktest(input: BacktestInput): Promise<ModelReport[]> 
   const stats = new Map(input.series.map((s) => [s, input.statsOf(s)]));
   const reports: ModelReport[] = [];
   for (const model of input.models) {
+    const validationForecasts = await model.predict(validationCases, input.horizonSteps);
     const widths = calibrateIntervals(
       validationCases,
-      await model.predict(validationCases, input.horizonSteps),
+      validationForecasts,
+      input.horizonSteps,
+      input.level,
+      (s) => stats.get(s)!,
+    );
+    const seriesWidths = calibrateSeriesIntervals(
+      validationCases,
+      validationForecasts,
       input.horizonSteps,
       input.level,
       (s) => stats.get(s)!,
@@ -170,11 +187,12 @@ export async function runBacktest(input: BacktestInput): Promise<ModelReport[]> 
     const perHorizon = input.horizonSteps.map(() => new Accumulator());
     testCases.forEach((c, i) => {
       const std = stats.get(c.series)!.std;
+      const own = seriesWidths.get(c.series) ?? widths;
       input.horizonSteps.forEach((h, k) => {
         const actual = c.series.values[c.origin + h]!;
         const forecast = forecasts[i]![k]!;
         if (Number.isNaN(actual) || Number.isNaN(forecast)) return;
-        const half = widths[k]! * std;
+        const half = own[k]! * std;
         const scale = scales.get(c.series)!;
         overall.add(actual, forecast, scale, forecast - half, forecast + half);
         perHorizon[k]!.add(actual, forecast, scale, forecast - half, forecast + half);
@@ -185,9 +203,42 @@ export async function runBacktest(input: BacktestInput): Promise<ModelReport[]> 
       overall: overall.result(),
       perHorizon: perHorizon.map((a) => a.result()),
       intervalWidths: widths,
+      seriesIntervalWidths: Object.fromEntries([...seriesWidths].map(([s, w]) => [s.key, w])),
     });
   }
   return reports;
+}
+
+/** Per series with enough validation errors: its own per-horizon half-widths (in its std). */
+export function calibrateSeriesIntervals(
+  cases: ForecastCase[],
+  forecasts: Float64Array[],
+  horizonSteps: number[],
+  level: number,
+  statsOf: (s: GridSeries) => SeriesStats,
+  minResiduals = MIN_SERIES_RESIDUALS,
+): Map<GridSeries, number[]> {
+  const bySeries = new Map<GridSeries, { cases: ForecastCase[]; forecasts: Float64Array[] }>();
+  cases.forEach((c, i) => {
+    let own = bySeries.get(c.series);
+    if (!own) bySeries.set(c.series, (own = { cases: [], forecasts: [] }));
+    own.cases.push(c);
+    own.forecasts.push(forecasts[i]!);
+  });
+  const result = new Map<GridSeries, number[]>();
+  for (const [series, own] of bySeries) {
+    const counts = horizonSteps.map((h, k) =>
+      own.cases.reduce(
+        (n, c, i) =>
+          n + (Number.isNaN(c.series.values[c.origin + h]!) || Number.isNaN(own.forecasts[i]![k]!) ? 0 : 1),
+        0,
+      ),
+    );
+    if (counts.every((n) => n >= minResiduals)) {
+      result.set(series, calibrateIntervals(own.cases, own.forecasts, horizonSteps, level, statsOf));
+    }
+  }
+  return result;
 }
 
 /** Per-horizon interval half-width (in series std) from absolute validation residuals. */

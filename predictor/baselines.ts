@@ -153,6 +153,7 @@ export function baselineModels(settings: BaselineSettings): ForecastModel[] {
 
 export const BASELINE_NAMES = ["naive", "seasonal_naive", "predict_linear", "holt_winters"];
 
+/** Everything but the LSTM and what is built on it ("lstm", "lstm_blend"). */
 export function isBaseline(name: string): boolean {
-  return name !== "lstm";
+  return !name.startsWith("lstm");
 }

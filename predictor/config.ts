@@ -34,13 +34,18 @@ export const modelSettingsSchema = z.strictObject({
   /** Input window length in steps. */
   window: z.number().int().min(2).max(2_000).default(48),
   units: z.number().int().min(1).max(1_024).default(32),
-  epochs: z.number().int().min(1).max(1_000).default(20),
-  batch_size: z.number().int().min(1).max(8_192).default(64),
+  epochs: z.number().int().min(1).max(1_000).default(12),
+  batch_size: z.number().int().min(1).max(8_192).default(256),
   learning_rate: z.number().positive().max(1).default(0.003),
   /** Epochs without improvement on the validation part before training stops. */
-  patience: z.number().int().min(1).default(4),
+  patience: z.number().int().min(1).default(3),
   /** Training windows are subsampled above this, so a thousand series do not mean a thousand-fold epoch. */
-  max_training_windows: z.number().int().min(16).default(20_000),
+  max_training_windows: z.number().int().min(16).default(16_000),
+  /**
+   * Networks trained per training (different initialisation and shuffling) whose forecasts are
+   * averaged: each costs its training time again and its share of every forecast round.
+   */
+  ensemble: z.number().int().min(1).max(8).default(3),
 });
 
 export type ModelSettings = z.output<typeof modelSettingsSchema>;

@@ -2,6 +2,7 @@ import type { LayersModel } from "@tensorflow/tfjs";
 import { anomalyScore } from "./anomaly-detector.js";
 import type { Tf } from "./backend.js";
 import { baselineModels } from "./baselines.js";
+import { BlendForecaster, LSTM_BLEND } from "./blend.js";
 import { type SeriesStats, seriesStats } from "./features.js";
 import type { ForecastCase, ForecastModel } from "./forecast-model.js";
 import { LstmForecaster } from "./lstm-model.js";
@@ -13,12 +14,19 @@ import type { GridSeries } from "./series-preparation.js";
 export interface ServedModel {
   metadata: ModelMetadata;
   model: ForecastModel;
+  /** The network behind the served model, if any: freed when a newer model replaces it. */
+  network?: LayersModel;
   statsOf: (series: GridSeries) => SeriesStats;
   /**
    * Forecasts already made, per series key and origin time: the anomaly score of the latest value
    * needs the forecast made `h` earlier, which the previous rounds usually computed already.
    */
   made: Map<string, Map<number, Float64Array>>;
+}
+
+/** Whether a served model's name needs the saved network. */
+export function servesNetwork(served: string): boolean {
+  return served === "lstm" || served === LSTM_BLEND;
 }
 
 /** Rebuilds the served model from stored metadata (and the network, when the LSTM is served). */
@@ -30,18 +38,23 @@ export function servedModel(
   const known = new Map(Object.entries(metadata.seriesStats));
   // A series that appeared after training gets its scale from the data at hand.
   const statsOf = (series: GridSeries) => known.get(series.key) ?? seriesStats(series.values);
-  let model: ForecastModel | undefined;
-  if (metadata.served === "lstm") {
+  if (servesNetwork(metadata.served)) {
     if (!network || !tf || !metadata.lstm)
-      throw new Error(`model ${metadata.target} v${metadata.version} serves lstm but has no network`);
-    model = new LstmForecaster(tf, network, metadata.lstm, (c: ForecastCase) => statsOf(c.series));
-  } else {
-    model = baselineModels(metadata.baselines).find((m) => m.name === metadata.served);
-    if (!model)
       throw new Error(
-        `model ${metadata.target} v${metadata.version} serves unknown baseline ${metadata.served}`,
+        `model ${metadata.target} v${metadata.version} serves ${metadata.served} but has no network`,
       );
+    const lstm = new LstmForecaster(tf, network, metadata.lstm, (c: ForecastCase) => statsOf(c.series));
+    if (metadata.served === "lstm") return { metadata, model: lstm, network, statsOf, made: new Map() };
+    if (!metadata.blend)
+      throw new Error(`model ${metadata.target} v${metadata.version} serves ${LSTM_BLEND} but has no blend`);
+    const model = new BlendForecaster(lstm, baselineModels(metadata.baselines), metadata.blend);
+    return { metadata, model, network, statsOf, made: new Map() };
   }
+  const model = baselineModels(metadata.baselines).find((m) => m.name === metadata.served);
+  if (!model)
+    throw new Error(
+      `model ${metadata.target} v${metadata.version} serves unknown baseline ${metadata.served}`,
+    );
   return { metadata, model, statsOf, made: new Map() };
 }
 
@@ -115,6 +128,9 @@ function lastPresent(values: Float64Array): number {
 export async function forecastAll(served: ServedModel, series: GridSeries[]): Promise<SeriesForecast[]> {
   const { horizonSteps, horizonLabels } = served.metadata;
   const widths = served.metadata.intervalWidths[served.metadata.served] ?? horizonSteps.map(() => Number.NaN);
+  // Series calibrated on their own validation errors get their own widths (older versions have none).
+  const ownWidths =
+    served.metadata.backtest?.find((r) => r.model === served.metadata.served)?.seriesIntervalWidths ?? {};
   const maxH = Math.max(...horizonSteps);
   const owners: Array<{ series: GridSeries; last: number; made: Map<number, Float64Array> }> = [];
   const cases: ForecastCase[] = [];
@@ -138,20 +154,25 @@ export async function forecastAll(served: ServedModel, series: GridSeries[]): Pr
   for (let i = 0; i < predictions.length; i++) caseTimes[i]!.made.set(caseTimes[i]!.at, predictions[i]!);
   const keep = new Set(owners.map((o) => o.series.key));
   for (const key of served.made.keys()) if (!keep.has(key)) served.made.delete(key);
-  const early = await earliestForecasts(served.model, owners, horizonSteps);
+  // The network forecasts only the horizons it was trained for (asking it for another lead throws
+  // and would fail the round for every series of the target): no stand-in forecasts for it.
+  const early = servesNetwork(served.metadata.served)
+    ? owners.map(() => horizonSteps.map((): number | undefined => undefined))
+    : await earliestForecasts(served.model, owners, horizonSteps);
   const missing = new Float64Array(horizonSteps.length).fill(Number.NaN);
   return owners.map(({ series: s, last, made }, o) => {
     const lastMs = s.startMs + last * s.stepMs;
     // Forecasts from origins older than the longest horizon are no longer needed.
     for (const at of made.keys()) if (at < lastMs - maxH * s.stepMs) made.delete(at);
     const std = served.statsOf(s).std;
+    const seriesWidths = ownWidths[s.key] ?? widths;
     const now = made.get(lastMs) ?? missing;
     return {
       key: s.key,
       labels: s.labels,
       originMs: lastMs,
       horizons: horizonSteps.map((h, k) => {
-        const half = widths[k]! * std;
+        const half = seriesWidths[k]! * std;
         const earlier = early[o]![k] ?? (made.get(lastMs - h * s.stepMs) ?? missing)[k] ?? Number.NaN;
         return {
           horizon: horizonLabels[k]!,

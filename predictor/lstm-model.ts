@@ -9,6 +9,7 @@ import {
   writeWindow,
 } from "./features.js";
 import type { ForecastCase, ForecastModel } from "./forecast-model.js";
+import { Adam, type KernelShape, LstmKernel, parameterSizes } from "./lstm-kernel.js";
 
 export interface LstmShape {
   window: number;
@@ -91,6 +92,14 @@ export interface TrainOptions {
   onBatch?: (batch: number, batches: number) => void;
   /** Checked between batches: a shutdown stops training early. */
   shouldStop?: () => boolean;
+  /**
+   * "fused" (default): the network's own forward/backward pass on Float32Arrays with WebAssembly
+   * SIMD products (lstm-kernel.ts), several times faster than tfjs-layers and equal to it within
+   * float32 rounding; the trained weights are written back into the tfjs model. "tfjs": model.fit().
+   */
+  trainer?: "fused" | "tfjs";
+  /** Adam's learning rate for the fused trainer; default: the one the model was compiled with. */
+  learningRate?: number;
 }
 
 export interface TrainResult {
@@ -100,10 +109,132 @@ export interface TrainResult {
 }
 
 /**
- * Trains with early stopping on the validation windows and keeps the best epoch's weights.
- * tfjs yields to the event loop between batches, so /metrics and the forecast loop keep running.
+ * Trains with early stopping on the validation windows and keeps the best epoch's weights, which
+ * end up in `model`. Yields to the event loop between batches, so /metrics, the forecast loop and
+ * a stop request keep running.
  */
 export async function trainLstm(
+  tf: Tf,
+  model: LayersModel,
+  train: TrainingArrays,
+  validation: TrainingArrays | undefined,
+  shape: LstmShape,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  if (options.trainer === "tfjs") return trainLstmTfjs(tf, model, train, validation, shape, options);
+  return trainLstmFused(tf, model, train, validation, shape, options);
+}
+
+function kernelShape(shape: LstmShape): KernelShape {
+  return { window: shape.window, features: FEATURES_PER_STEP, units: shape.units, outputs: shape.outputs };
+}
+
+/** The model's weights as Float32Arrays in LstmKernel's layout, after checking it is createLstm's network. */
+export function readKernelParams(model: LayersModel, shape: LstmShape): Float32Array[] {
+  const G = 4 * shape.units;
+  const H = shape.outputs;
+  const expected = [[FEATURES_PER_STEP, G], [shape.units, G], [G], [shape.units + H, H], [H]];
+  const weights = model.getWeights();
+  const actual = weights.map((w) => w.shape);
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Error(
+      `model weights ${JSON.stringify(actual)} do not match the LSTM shape ${JSON.stringify(expected)}`,
+    );
+  }
+  return weights.map((w) => Float32Array.from(w.dataSync() as Float32Array));
+}
+
+/** Writes LstmKernel-layout parameters into the model (same shapes as readKernelParams checked). */
+export function writeKernelParams(tf: Tf, model: LayersModel, params: Float32Array[]): void {
+  const tensors = model.getWeights().map((w, i) => tf.tensor(params[i]!, w.shape, "float32"));
+  try {
+    model.setWeights(tensors);
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+}
+
+function compiledLearningRate(model: LayersModel): number {
+  const config = (
+    model.optimizer as { getConfig?: () => { learningRate?: unknown } } | undefined
+  )?.getConfig?.();
+  const rate = config?.learningRate;
+  if (typeof rate !== "number")
+    throw new Error("the model is not compiled with a learning rate; pass learningRate");
+  return rate;
+}
+
+/** The same training as trainLstmTfjs (shuffled batches, Adam, MAE, early stopping) on the fused kernel. */
+export async function trainLstmFused(
+  tf: Tf,
+  model: LayersModel,
+  train: TrainingArrays,
+  validation: TrainingArrays | undefined,
+  shape: LstmShape,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  if (train.count === 0) throw new Error("no complete training windows (series too short or too gappy)");
+  const kernel = new LstmKernel(kernelShape(shape), readKernelParams(model, shape));
+  const adam = new Adam(parameterSizes(kernel.shape), options.learningRate ?? compiledLearningRate(model));
+  const order = Int32Array.from({ length: train.count }, (_, i) => i);
+  const batches = Math.ceil(train.count / options.batchSize);
+  let best: Float32Array[] | undefined;
+  let bestLoss = Number.POSITIVE_INFINITY;
+  let sinceBest = 0;
+  let epochsRun = 0;
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    // Fisher–Yates, as fit(shuffle: true) does every epoch.
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+    let lossSum = 0;
+    let seen = 0;
+    let stop = false;
+    for (let batch = 0; batch < batches; batch++) {
+      const from = batch * options.batchSize;
+      const to = Math.min(train.count, from + options.batchSize);
+      lossSum += kernel.gradients(train.xs, train.gaps, train.ys, order, from, to) * (to - from);
+      seen += to - from;
+      adam.step(kernel.params, kernel.grads);
+      options.onBatch?.(batch + 1, batches);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (options.shouldStop?.()) {
+        stop = true;
+        break;
+      }
+    }
+    epochsRun = epoch + 1;
+    const loss = lossSum / seen;
+    const valLoss = validation?.count
+      ? kernel.loss(validation.xs, validation.gaps, validation.ys, validation.count)
+      : undefined;
+    options.onEpoch?.(epochsRun, loss, valLoss);
+    const watched = valLoss ?? loss;
+    if (watched < bestLoss) {
+      bestLoss = watched;
+      sinceBest = 0;
+      best = kernel.params.map((p) => p.slice());
+    } else if (++sinceBest >= options.patience) {
+      break;
+    }
+    if (stop) break;
+  }
+  writeKernelParams(tf, model, best ?? kernel.params);
+  return {
+    epochs: epochsRun,
+    bestValLoss: Number.isFinite(bestLoss) ? bestLoss : undefined,
+    windows: train.count,
+  };
+}
+
+/**
+ * The same training with tfjs-layers' model.fit(): the reference the fused trainer is tested and
+ * benchmarked against. tfjs yields to the event loop between batches.
+ */
+export async function trainLstmTfjs(
   tf: Tf,
   model: LayersModel,
   train: TrainingArrays,
@@ -170,6 +301,11 @@ export async function trainLstm(
 /** The trained network as a ForecastModel: forecasts are the reference value + predicted correction × scale. */
 export class LstmForecaster implements ForecastModel {
   readonly name = "lstm";
+  /**
+   * The fused forward pass, several times faster than tfjs's predict(): one kernel for createLstm's
+   * network, one per member for an ensemble (whose output is their mean); null for another layout.
+   */
+  private kernels: LstmKernel[] | null | undefined;
 
   constructor(
     private readonly tf: Tf,
@@ -185,6 +321,7 @@ export class LstmForecaster implements ForecastModel {
     }
     const results = cases.map(() => new Float64Array(horizonSteps.length).fill(Number.NaN));
     const stride = this.shape.window * FEATURES_PER_STEP;
+    const kernels = this.fusedKernels();
     for (let from = 0; from < cases.length; from += this.batchSize) {
       const slice = cases.slice(from, from + this.batchSize);
       const xs = new Float32Array(slice.length * stride);
@@ -204,17 +341,9 @@ export class LstmForecaster implements ForecastModel {
         }
       }
       if (valid.length === 0) continue;
-      const output = this.tf.tidy(() => {
-        const input = this.tf.tensor3d(xs.subarray(0, valid.length * stride), [
-          valid.length,
-          this.shape.window,
-          FEATURES_PER_STEP,
-        ]);
-        const gapInput = this.tf.tensor2d(gaps.subarray(0, valid.length * H), [valid.length, H]);
-        return this.model.predict([input, gapInput]) as Tensor;
-      });
-      const data = (await output.data()) as Float32Array;
-      output.dispose();
+      const data = kernels
+        ? meanOfPredictions(kernels, xs, gaps, valid.length)
+        : await this.predictWithTfjs(xs, gaps, valid.length, H);
       // Let /metrics and the forecast loop in between batches.
       await new Promise((resolve) => setImmediate(resolve));
       valid.forEach((caseIndex, row) => {
@@ -227,4 +356,85 @@ export class LstmForecaster implements ForecastModel {
     }
     return results;
   }
+
+  /** The kernels with the model's current weights (re-read every call: cheap, and never stale). */
+  private fusedKernels(): LstmKernel[] | null {
+    if (this.kernels === null) return null;
+    let params: Float32Array[][];
+    try {
+      params = [readKernelParams(this.model, this.shape)];
+    } catch {
+      const members = ensembleMemberParams(this.model, this.shape);
+      if (members === undefined) {
+        this.kernels = null;
+        return null;
+      }
+      params = members;
+    }
+    let kernels = this.kernels;
+    if (kernels?.length !== params.length) {
+      kernels = params.map(() => new LstmKernel(kernelShape(this.shape)));
+      this.kernels = kernels;
+    }
+    for (let i = 0; i < params.length; i++) kernels[i]!.setParams(params[i]!);
+    return kernels;
+  }
+
+  private async predictWithTfjs(xs: Float32Array, gaps: Float32Array, count: number, H: number) {
+    const output = this.tf.tidy(() => {
+      const input = this.tf.tensor3d(xs.subarray(0, count * this.shape.window * FEATURES_PER_STEP), [
+        count,
+        this.shape.window,
+        FEATURES_PER_STEP,
+      ]);
+      const gapInput = this.tf.tensor2d(gaps.subarray(0, count * H), [count, H]);
+      return this.model.predict([input, gapInput]) as Tensor;
+    });
+    const data = (await output.data()) as Float32Array;
+    output.dispose();
+    return data;
+  }
+}
+
+function meanOfPredictions(kernels: LstmKernel[], xs: Float32Array, gaps: Float32Array, count: number) {
+  if (kernels.length === 1) return kernels[0]!.predict(xs, gaps, count);
+  const sum = new Float64Array(kernels[0]!.predict(xs, gaps, count));
+  for (let k = 1; k < kernels.length; k++) {
+    const out = kernels[k]!.predict(xs, gaps, count);
+    for (let i = 0; i < sum.length; i++) sum[i]! += out[i]!;
+  }
+  return sum.map((v) => v / kernels.length);
+}
+
+interface GraphLayer {
+  getClassName(): string;
+  getWeights(): Tensor[];
+  inboundNodes: Array<{ inboundLayers: GraphLayer[] }>;
+}
+
+/**
+ * The members of an ensembleNetwork, in LstmKernel layout: each Dense head is followed back
+ * through its concatenation to the LSTM it belongs to, so the pairs do not depend on layer order.
+ * Undefined for any other layout.
+ */
+export function ensembleMemberParams(model: LayersModel, shape: LstmShape): Float32Array[][] | undefined {
+  const layers = model.layers as unknown as GraphLayer[];
+  if (!layers.some((layer) => layer.getClassName() === "Average")) return undefined;
+  const members: Float32Array[][] = [];
+  try {
+    for (const head of layers.filter((layer) => layer.getClassName() === "Dense")) {
+      const joined = head.inboundNodes[0]?.inboundLayers[0];
+      const lstm = joined?.inboundNodes[0]?.inboundLayers.find((l) => l.getClassName() === "LSTM");
+      if (joined?.getClassName() !== "Concatenate" || !lstm) return undefined;
+      const weights = [...lstm.getWeights(), ...head.getWeights()];
+      const G = 4 * shape.units;
+      const H = shape.outputs;
+      const expected = [[FEATURES_PER_STEP, G], [shape.units, G], [G], [shape.units + H, H], [H]];
+      if (JSON.stringify(weights.map((w) => w.shape)) !== JSON.stringify(expected)) return undefined;
+      members.push(weights.map((w) => Float32Array.from(w.dataSync() as Float32Array)));
+    }
+  } catch {
+    return undefined;
+  }
+  return members.length >= 2 ? members : undefined;
 }

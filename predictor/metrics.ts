@@ -7,6 +7,8 @@ import {
   Registry,
 } from "prom-client";
 import { registerBuildInfo } from "../lib/build-info.js";
+import { defaultDetectorSettings } from "./anomaly-detector.js";
+import type { SeriesAlarm } from "./anomaly-tracker.js";
 import type { SeriesForecast } from "./forecaster.js";
 import type { ModelMetadata } from "./model-store.js";
 
@@ -42,11 +44,14 @@ class SeriesGauge {
 
 const RESERVED = new Set(["target", "horizon", "__name__"]);
 
-/** The target series' labels, plus target and horizon; clashing names keep their value as exported_<name>. */
+/**
+ * The target series' labels, plus target and horizon (none for series about the measured values
+ * themselves); clashing names keep their value as exported_<name>, the same with or without horizon.
+ */
 export function outputLabels(
   series: Record<string, string>,
   target: string,
-  horizon: string,
+  horizon?: string,
 ): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const [name, value] of Object.entries(series)) {
@@ -54,7 +59,7 @@ export function outputLabels(
     labels[RESERVED.has(name) ? `exported_${name}` : name] = value;
   }
   labels.target = target;
-  labels.horizon = horizon;
+  if (horizon !== undefined) labels.horizon = horizon;
   return labels;
 }
 
@@ -79,6 +84,11 @@ export class PredictorMetrics {
     this.registry,
     "floorsense_anomaly_score",
     "Distance of the latest actual value from the forecast made horizon ago, in interval half-widths (>1 = outside).",
+  );
+  readonly alarm = new SeriesGauge(
+    this.registry,
+    "floorsense_anomaly_alarm",
+    `Streaming anomaly detector on the measured values of a target series, highest score since the previous forecast round: 1 = alarm (value out of the learned range or a shape the series has not made lately), below 1 how close, 0 while it learns (first ${defaultDetectorSettings.learningRows} steps) and after an alarm.`,
   );
   private readonly modelInfo = new Gauge({
     name: "floorsense_predictor_model_info",
@@ -157,6 +167,14 @@ export class PredictorMetrics {
     this.anomaly.replace(
       target,
       rows((h) => h.anomalyScore),
+    );
+  }
+
+  /** Series the round did not bring are dropped, like the forecasts' rows. */
+  setAlarms(target: string, alarms: SeriesAlarm[]): void {
+    this.alarm.replace(
+      target,
+      alarms.map((a) => ({ labels: outputLabels(a.labels, target), value: a.peak })),
     );
   }
 

@@ -5,6 +5,7 @@ import type { io, LayersModel } from "@tensorflow/tfjs";
 import type { Tf } from "./backend.js";
 import type { ModelReport } from "./backtest.js";
 import type { BaselineSettings } from "./baselines.js";
+import type { BlendSettings } from "./blend.js";
 import type { SeriesStats } from "./features.js";
 import type { LstmShape } from "./lstm-model.js";
 import type { HistoryShortfall } from "./short-history.js";
@@ -15,8 +16,10 @@ export interface ModelMetadata {
   target: string;
   version: number;
   createdAt: string;
-  /** "lstm" or the baseline served instead. */
+  /** "lstm", "lstm_blend" or the baseline served instead. */
   served: string;
+  /** Per-series LSTM/baseline weights, present when "lstm_blend" is served. */
+  blend?: BlendSettings;
   reason: string;
   stepMs: number;
   horizonLabels: string[];

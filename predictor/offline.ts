@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { parseDuration } from "../lib/duration.js";
 import type { Logger } from "../lib/logger.js";
-import { AnomalyLikelihood, anomalyScore } from "./anomaly-detector.js";
+import { anomalyScore, SeriesAnomalyDetector } from "./anomaly-detector.js";
 import { type BackendChoice, loadBackend } from "./backend.js";
 import { type ModelReport, splitByFraction } from "./backtest.js";
 import type { ModelSettings } from "./config.js";
@@ -188,6 +188,7 @@ export async function detectCsv(options: OfflineOptions): Promise<string> {
     version: 0,
     createdAt: new Date().toISOString(),
     served: outcome.decision.served,
+    ...(outcome.decision.blend ? { blend: outcome.decision.blend } : {}),
     reason: outcome.decision.reason,
     stepMs,
     horizonLabels: ["1"],
@@ -207,9 +208,9 @@ export async function detectCsv(options: OfflineOptions): Promise<string> {
   const cases = rowIndex.map((index) => ({ series, origin: index - 1 }));
   const forecasts = await served.model.predict(cases, horizonSteps);
   const half = outcome.intervalWidths[served.metadata.served]![0]! * served.statsOf(series).std;
-  const likelihood = new AnomalyLikelihood();
+  const detector = new SeriesAnomalyDetector();
   const out = [
-    `${options.timeColumn},${options.valueColumn},forecast,lower,upper,anomaly_score,anomaly_likelihood,part`,
+    `${options.timeColumn},${options.valueColumn},forecast,lower,upper,anomaly_score,anomaly_alarm,part`,
   ];
   rowIndex.forEach((index, row) => {
     const actual = series.values[index]!;
@@ -225,7 +226,7 @@ export async function detectCsv(options: OfflineOptions): Promise<string> {
         cell(forecast - half),
         cell(forecast + half),
         cell(score),
-        cell(likelihood.update(score)),
+        cell(detector.update(actual)),
         part,
       ].join(","),
     );

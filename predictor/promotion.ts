@@ -1,10 +1,14 @@
 import type { ModelReport } from "./backtest.js";
+import { isBaseline } from "./baselines.js";
+import type { BlendSettings } from "./blend.js";
 
 export interface PromotionDecision {
-  /** The model to serve: "lstm" or a baseline's name. */
+  /** The model to serve: "lstm", "lstm_blend" or a baseline's name. */
   served: string;
   bestBaseline: string | undefined;
   reason: string;
+  /** Per-series weights when the blend is served (chosen on validation by the training). */
+  blend?: BlendSettings;
 }
 
 function usable(report: ModelReport): boolean {
@@ -16,11 +20,12 @@ function usable(report: ModelReport): boolean {
 }
 
 /**
- * Serve the LSTM only when it beats the best baseline on backtest MASE; otherwise the best
- * baseline. Ties go to the baseline: simpler, and no worse.
+ * Serve the candidate (the LSTM or its blend) only when it beats the best baseline on backtest
+ * MASE; otherwise the best baseline. Ties go to the baseline: simpler, and no worse. Other
+ * LSTM variants in the reports are neither candidates nor baselines.
  */
 export function choosePromotion(reports: ModelReport[], candidate = "lstm"): PromotionDecision {
-  const baselines = reports.filter((r) => r.model !== candidate && usable(r));
+  const baselines = reports.filter((r) => isBaseline(r.model) && usable(r));
   const best = baselines.reduce<ModelReport | undefined>(
     (winner, r) => (!winner || r.overall.mase < winner.overall.mase ? r : winner),
     undefined,

@@ -1,12 +1,16 @@
 import type { Logger } from "../lib/logger.js";
+import type { DetectorSettings } from "./anomaly-detector.js";
+import { AnomalyAlarmTracker, type SeriesAlarm } from "./anomaly-tracker.js";
 import type { BackendChoice, LoadedBackend } from "./backend.js";
 import type { ResolvedTarget } from "./config.js";
-import { forecastAll, type ServedModel, servedModel } from "./forecaster.js";
+import type { SeriesStats } from "./features.js";
+import { forecastAll, type ServedModel, servedModel, servesNetwork } from "./forecaster.js";
 import type { PredictorMetrics } from "./metrics.js";
-import type { ModelStore } from "./model-store.js";
+import type { ModelMetadata, ModelStore } from "./model-store.js";
 import type { PrometheusClient } from "./prometheus-client.js";
 import { type GridSeries, prepareSeries } from "./series-preparation.js";
 import { trainInThread } from "./training-thread.js";
+import type { WorkerTrainingResult } from "./training-worker.js";
 
 export interface TargetRunnerDeps {
   client: PrometheusClient;
@@ -17,11 +21,69 @@ export interface TargetRunnerDeps {
   /** Backend the training thread loads (it has its own TensorFlow.js instance). */
   backendChoice?: BackendChoice;
   now?: () => number;
+  /** Settings of the streaming anomaly detector (default: the benchmarked ones). */
+  detector?: Partial<DetectorSettings>;
 }
+
+/** What a training produced, whether it ran in the worker thread or in-process (offline tools, benchmarks). */
+export type TrainedParts = Pick<
+  WorkerTrainingResult,
+  "decision" | "shape" | "intervalWidths" | "baselines" | "reports" | "windows" | "epochs" | "history"
+> & { seriesStats: Iterable<[string, SeriesStats]> };
+
+/** The metadata saved with a training and read back by servedModel(). */
+export function trainingMetadata(
+  about: Pick<
+    ModelMetadata,
+    | "target"
+    | "createdAt"
+    | "stepMs"
+    | "horizonLabels"
+    | "horizonSteps"
+    | "level"
+    | "backend"
+    | "trainingSeconds"
+  >,
+  outcome: TrainedParts,
+): Omit<ModelMetadata, "version"> {
+  return {
+    format: 1,
+    ...about,
+    served: outcome.decision.served,
+    ...(outcome.decision.blend ? { blend: outcome.decision.blend } : {}),
+    reason: outcome.decision.reason,
+    lstm: outcome.shape ?? null,
+    seriesStats: Object.fromEntries(outcome.seriesStats),
+    intervalWidths: outcome.intervalWidths,
+    baselines: outcome.baselines,
+    backtest: outcome.reports,
+    trainingWindows: outcome.windows,
+    epochs: outcome.epochs,
+    ...(outcome.history ? { history: outcome.history } : {}),
+  };
+}
+
+/** The last `points` points of a series (all of it when shorter): the values a shorter range query returns. */
+function lastPoints(series: GridSeries, points: number): GridSeries {
+  const drop = series.values.length - points;
+  if (drop <= 0) return series;
+  const values = series.values.subarray(drop);
+  let missing = 0;
+  for (const value of values) if (Number.isNaN(value)) missing++;
+  return { ...series, startMs: series.startMs + drop * series.stepMs, values, missing };
+}
+
+// The detector's first round feeds thousands of values per series; the event loop (/metrics) gets
+// a turn at least this often.
+const DETECTOR_SLICE_MS = 50;
 
 /** Training and forecasting of one target; the served model is swapped only after a training succeeds. */
 export class TargetRunner {
   served: ServedModel | undefined;
+  /** The streaming anomaly detector of every series, kept across forecast rounds. */
+  private readonly alarms: AnomalyAlarmTracker;
+  /** End of the grid of the last round that fed the detector; undefined before the first. */
+  private alarmsFedUntilMs: number | undefined;
   private stopping = false;
   private stopThread: (() => void) | undefined;
   private readonly now: () => number;
@@ -32,6 +94,7 @@ export class TargetRunner {
     private readonly deps: TargetRunnerDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    this.alarms = new AnomalyAlarmTracker(deps.detector);
     this.logger = deps.logger.child({ target: target.name });
     deps.metrics.initTarget(target.name);
   }
@@ -73,13 +136,14 @@ export class TargetRunner {
     this.served = next;
     this.deps.metrics.setModel(next.metadata);
     // The old network's tensors are freed once nothing serves it any more.
-    if (previous && previous.model !== next.model && "model" in previous.model) {
-      (previous.model as { model?: { dispose(): void } }).model?.dispose();
-    }
+    if (previous?.network && previous.network !== next.network) previous.network.dispose();
   }
 
-  private async fetch(rangeMs: number): Promise<GridSeries[]> {
-    const endMs = Math.floor(this.now() / this.target.stepMs) * this.target.stepMs;
+  private gridEnd(): number {
+    return Math.floor(this.now() / this.target.stepMs) * this.target.stepMs;
+  }
+
+  private async fetch(rangeMs: number, endMs = this.gridEnd()): Promise<GridSeries[]> {
     const startMs = endMs - rangeMs;
     const raw = await this.deps.client.queryRange(
       this.target.config.expr,
@@ -132,30 +196,22 @@ export class TargetRunner {
       if (this.stopping) throw new Error("training interrupted by shutdown");
       const seconds = (performance.now() - startedHr) / 1000;
       const metadata = await this.deps.store.save(
-        {
-          format: 1,
-          target: this.target.name,
-          createdAt: new Date(started).toISOString(),
-          served: outcome.decision.served,
-          reason: outcome.decision.reason,
-          stepMs: this.target.stepMs,
-          horizonLabels: this.target.horizonLabels,
-          horizonSteps: this.target.horizonSteps,
-          lstm: outcome.shape ?? null,
-          backend: outcome.backend,
-          level: this.target.config.interval,
-          seriesStats: Object.fromEntries(outcome.seriesStats),
-          intervalWidths: outcome.intervalWidths,
-          baselines: outcome.baselines,
-          backtest: outcome.reports,
-          trainingSeconds: seconds,
-          trainingWindows: outcome.windows,
-          epochs: outcome.epochs,
-          ...(outcome.history ? { history: outcome.history } : {}),
-        },
+        trainingMetadata(
+          {
+            target: this.target.name,
+            createdAt: new Date(started).toISOString(),
+            stepMs: this.target.stepMs,
+            horizonLabels: this.target.horizonLabels,
+            horizonSteps: this.target.horizonSteps,
+            level: this.target.config.interval,
+            backend: outcome.backend,
+            trainingSeconds: seconds,
+          },
+          outcome,
+        ),
         network,
       );
-      const served = outcome.decision.served === "lstm" ? network : undefined;
+      const served = servesNetwork(outcome.decision.served) ? network : undefined;
       if (!served) network?.dispose();
       this.swap(servedModel(metadata, served, tf));
       this.deps.metrics.recordTraining(this.target.name, seconds, true, this.now());
@@ -180,25 +236,94 @@ export class TargetRunner {
     }
   }
 
-  /** Latest data → forecasts, intervals and anomaly scores on /metrics. No model yet: nothing to do. */
-  async forecastOnce(): Promise<number> {
-    const served = this.served;
-    if (!served) return 0;
-    const t = this.target;
+  /** Steps of history the served model needs to forecast every horizon and score the latest value. */
+  private forecastSteps(served: ServedModel): number {
     const lstmWindow = served.metadata.lstm
       ? served.metadata.lstm.window + served.metadata.lstm.season + 1
       : 1;
     const longestSeason = Math.max(0, ...served.metadata.baselines.seasonSteps);
-    const maxH = Math.max(...t.horizonSteps);
-    const steps = Math.max(lstmWindow, served.metadata.baselines.rangeSteps + 1, longestSeason) + maxH + 2;
+    const maxH = Math.max(...this.target.horizonSteps);
+    return Math.max(lstmWindow, served.metadata.baselines.rangeSteps + 1, longestSeason) + maxH + 2;
+  }
+
+  /**
+   * Latest data → streaming anomaly alarms, and with a served model forecasts, intervals and
+   * anomaly scores, on /metrics. The first round brings the detector's warm-up history (as much as
+   * Prometheus has), later ones what the forecasts need, or what failed rounds missed. A failure
+   * of either part leaves the other's results published and fails the round (counted).
+   */
+  async forecastOnce(): Promise<number> {
+    const served = this.served;
+    const t = this.target;
+    const endMs = this.gridEnd();
+    const forecastSteps = served ? this.forecastSteps(served) : 0;
+    // Two steps more than the time since the last fed grid: late samples of those steps still count.
+    const unfedSteps =
+      this.alarmsFedUntilMs === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.ceil((endMs - this.alarmsFedUntilMs) / t.stepMs) + 2;
+    const steps = Math.max(forecastSteps, Math.min(this.alarms.warmupSteps, unfedSteps));
+    let failure: { error: unknown } | undefined;
+    let forecastCount = 0;
     try {
-      const series = await this.fetch(steps * t.stepMs);
-      const forecasts = await forecastAll(served, series);
-      this.deps.metrics.setForecasts(t.name, forecasts);
-      return forecasts.length;
+      const series = await this.fetch(steps * t.stepMs, endMs);
+      if (served) {
+        try {
+          // Exactly the range a forecast-only round fetches: the forecasts do not depend on the detector.
+          const forecasts = await forecastAll(
+            served,
+            series.map((s) => lastPoints(s, forecastSteps + 1)),
+          );
+          this.deps.metrics.setForecasts(t.name, forecasts);
+          forecastCount = forecasts.length;
+        } catch (error) {
+          failure = { error };
+        }
+      }
+      // After the forecasts: a first round feeds the detector thousands of values per series.
+      try {
+        await this.feedAlarms(series);
+        this.alarmsFedUntilMs = Math.max(this.alarmsFedUntilMs ?? endMs, endMs);
+      } catch (error) {
+        failure ??= { error };
+      }
     } catch (error) {
+      failure = { error };
+    }
+    if (failure) {
       this.deps.metrics.forecastErrors.inc({ target: t.name });
-      throw error;
+      throw failure.error;
+    }
+    return forecastCount;
+  }
+
+  /** Feeds the round's series to the detector, yielding now and then; a series that fails does not stop the others. */
+  private async feedAlarms(series: GridSeries[]): Promise<void> {
+    const alarms: SeriesAlarm[] = [];
+    let failure: { error: unknown; key: string } | undefined;
+    let failed = 0;
+    let sliceStart = performance.now();
+    for (const s of series) {
+      try {
+        const alarm = this.alarms.observeSeries(s);
+        if (alarm) alarms.push(alarm);
+      } catch (error) {
+        failure ??= { error, key: s.key };
+        failed++;
+      }
+      if (performance.now() - sliceStart > DETECTOR_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    this.alarms.retain(series.map((s) => s.key));
+    this.deps.metrics.setAlarms(this.target.name, alarms);
+    if (failure) {
+      const reason = failure.error instanceof Error ? failure.error.message : String(failure.error);
+      throw new Error(
+        `anomaly detector failed on ${failed} of ${series.length} series (first ${failure.key}: ${reason})`,
+        { cause: failure.error },
+      );
     }
   }
 }

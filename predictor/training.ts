@@ -10,7 +10,9 @@ import {
   splitByFraction,
 } from "./backtest.js";
 import { type BaselineSettings, baselineModels, holtWintersModel } from "./baselines.js";
+import { BlendForecaster, chooseBlend, LSTM_BLEND, memoized } from "./blend.js";
 import type { ModelSettings } from "./config.js";
+import { ensembleNetwork } from "./ensemble.js";
 import { differenceLag, type SeriesStats, seriesStats } from "./features.js";
 import type { ForecastCase, ForecastModel } from "./forecast-model.js";
 import { buildTrainingArrays, createLstm, LstmForecaster, type LstmShape, trainLstm } from "./lstm-model.js";
@@ -70,6 +72,9 @@ export function thin<T>(items: T[], max: number): T[] {
   const step = items.length / max;
   return Array.from({ length: max }, (_, i) => items[Math.floor(i * step)]!);
 }
+
+/** Validation cases the blend is chosen on; with fewer per series the pooled choice applies. */
+const MAX_BLEND_CASES = 24_000;
 
 const HW_GRID = [0.1, 0.3, 0.5, 0.7, 0.9].flatMap((sf) => [0.1, 0.3, 0.5].map((tf) => ({ sf, tf })));
 
@@ -167,6 +172,7 @@ export async function trainTarget(input: TrainingInput): Promise<TrainingOutcome
   const models: ForecastModel[] = baselineModels(baselines);
 
   let lstm: LstmForecaster | undefined;
+  let blend: BlendForecaster | undefined;
   let shape: LstmShape | undefined;
   let windows = 0;
   let epochs = 0;
@@ -187,19 +193,42 @@ export async function trainTarget(input: TrainingInput): Promise<TrainingOutcome
   if (trainArrays && trainArrays.count > 0) {
     shape = lstmShape;
     const validationArrays = buildTrainingArrays(thin(validationCases, 1_024), shape, horizonSteps, statsOf);
-    const network: LayersModel = createLstm(tf, shape, settings.learning_rate);
-    const result = await trainLstm(tf, network, trainArrays, validationArrays, shape, {
-      epochs: settings.epochs,
-      batchSize: settings.batch_size,
-      patience: settings.patience,
-      onEpoch: (epoch, loss, valLoss) => input.onEpoch?.(epoch, settings.epochs, loss, valLoss),
-      onBatch: input.onBatch,
-      shouldStop: input.shouldStop,
-    });
-    windows = result.windows;
-    epochs = result.epochs;
+    // Members differ by initialisation and shuffling only; their forecasts are averaged.
+    const members: LayersModel[] = [];
+    const planned = settings.ensemble * settings.epochs;
+    for (let m = 0; m < settings.ensemble && !input.shouldStop?.(); m++) {
+      const member = createLstm(tf, shape, settings.learning_rate);
+      members.push(member);
+      const result = await trainLstm(tf, member, trainArrays, validationArrays, shape, {
+        epochs: settings.epochs,
+        batchSize: settings.batch_size,
+        patience: settings.patience,
+        onEpoch: (epoch, loss, valLoss) => input.onEpoch?.(epochs + epoch, planned, loss, valLoss),
+        onBatch: input.onBatch,
+        shouldStop: input.shouldStop,
+      });
+      windows = result.windows;
+      epochs += result.epochs;
+    }
+    const network = ensembleNetwork(tf, shape, members);
+    if (network !== members[0]) for (const member of members) member.dispose();
     lstm = new LstmForecaster(tf, network, shape, statsOf);
-    models.push(lstm);
+    // The blend asks for the same LSTM forecasts as the backtest: computed once per origin.
+    const remembered = memoized(lstm);
+    const blendCases = thin(validationCases, MAX_BLEND_CASES);
+    const baselineForecasts = new Map<string, Float64Array[]>();
+    for (const baseline of baselineModels(baselines)) {
+      baselineForecasts.set(baseline.name, await baseline.predict(blendCases, horizonSteps));
+    }
+    const choice = chooseBlend({
+      cases: blendCases,
+      horizonSteps,
+      lstm: await remembered.predict(blendCases, horizonSteps),
+      baselines: baselineForecasts,
+      statsOf: (s) => stats.get(s.key)!,
+    });
+    blend = new BlendForecaster(remembered, baselineModels(baselines), choice);
+    models.push(remembered, blend);
   }
 
   const testOrigins = Math.max(0, split.end - split.validationEnd - maxH) * series.length;
@@ -215,7 +244,9 @@ export async function trainTarget(input: TrainingInput): Promise<TrainingOutcome
     stride: input.stride ?? Math.max(1, Math.floor(testOrigins / 4_000)),
     onTestForecasts: input.onTestForecasts,
   });
-  const decision = choosePromotion(reports);
+  const chosen = choosePromotion(reports, blend ? LSTM_BLEND : "lstm");
+  const decision: PromotionDecision =
+    blend && chosen.served === LSTM_BLEND ? { ...chosen, blend: blend.settings } : chosen;
   return {
     reports,
     decision,

@@ -132,7 +132,7 @@ describe("machineDashboard", () => {
     expect(machine.uid!.length).toBeLessThanOrEqual(40);
     expect((machine.templating?.list ?? []).map((variable) => variable.name)).toEqual(["device", "horizon"]);
     const exprs = dashboardExpressions(machine).map((entry) => entry.expr);
-    expect(exprs.length).toBe(18);
+    expect(exprs.length).toBe(19);
     for (const expr of exprs) {
       expect(expr).toContain('tenant="demo", site="plant1", machine="press1"');
       expect(expr).not.toMatch(/\$(tenant|site|machine)\b/);

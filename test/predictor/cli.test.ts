@@ -40,17 +40,18 @@ describe("floorsense predictor backtest / detect", () => {
     );
     expect(lines[1]).toBe("split: train [0, 504), validation [504, 612), test [612, 720); backend cpu");
     expect(lines[4]).toMatch(/^model\s+MAE\s+RMSE\s+sMAPE%\s+MASE\s+coverage\(90%\)\s+n$/);
-    const models = lines.slice(5, 11).map((line) => line.split(/\s+/)[0]);
+    const models = lines.slice(5, 12).map((line) => line.split(/\s+/)[0]);
     expect(models.sort()).toEqual([
       "holt_winters",
       "lstm",
+      "lstm_blend",
       "naive",
       "predict_linear",
       "seasonal_naive_1d",
       "seasonal_naive_1w",
     ]);
     // 108 test points, origins 611..713: 103 origins × 6 horizons.
-    for (const line of lines.slice(5, 11)) expect(line).toMatch(/ 618$/);
+    for (const line of lines.slice(5, 12)) expect(line).toMatch(/ 618$/);
     expect(result.stdout).toMatch(/\nserved: [a-z_0-9]+ \(.+\)\nplot: /);
     const svg = readFileSync(plot, "utf8");
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -71,7 +72,7 @@ describe("floorsense predictor backtest / detect", () => {
     });
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines[0]).toBe("timestamp,value,forecast,lower,upper,anomaly_score,anomaly_likelihood,part");
+    expect(lines[0]).toBe("timestamp,value,forecast,lower,upper,anomaly_score,anomaly_alarm,part");
     expect(lines).toHaveLength(rows + 1);
     expect(lines[1]).toMatch(/^2026-01-01T00:00:00.000Z,[0-9.]+,,,,,0,train$/);
     expect(lines.at(-1)).toMatch(

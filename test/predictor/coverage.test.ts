@@ -34,6 +34,7 @@ describe("prediction intervals on synthetic data with known noise", () => {
       "predict_linear",
       "holt_winters",
       "lstm",
+      "lstm_blend",
     ]);
     for (const report of outcome.reports) {
       expect(report.overall.count, report.model).toBeGreaterThan(1_000);

@@ -99,6 +99,11 @@ web:
         expect(value("floorsense_anomaly_score")).toBeGreaterThanOrEqual(0);
       }
     }
+    // Three minutes of history: the streaming detector is still learning.
+    for (const machine of ["a", "b"])
+      expect(body).toMatch(
+        new RegExp(`^floorsense_anomaly_alarm\\{machine="${machine}",target="power"\\} 0$`, "m"),
+      );
     expect(body).toMatch(/^floorsense_predictor_model_info\{target="power",model="naive",version="1"\} 1$/m);
     expect(body).not.toMatch(/^floorsense_predictor_backtest_mase\{/m);
     expect(body).toMatch(/^floorsense_predictor_training_failures_total\{target="power"\} 0$/m);

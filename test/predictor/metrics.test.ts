@@ -43,6 +43,33 @@ describe("predictor output series", () => {
 });
 
 describe("backtest MASE series", () => {
+  it("publish the anomaly alarm per target series without horizon, dropping series a round no longer brings", async () => {
+    const metrics = new PredictorMetrics();
+    const alarm = (machine: string, peak: number) => ({
+      key: machine,
+      labels: { __name__: "p", machine, horizon: "x" },
+      atMs: 0,
+      score: 0,
+      peak,
+    });
+    metrics.setAlarms("power", [alarm("m1", 1), alarm("m2", 0.25)]);
+    metrics.setAlarms("temp", [alarm("m1", 0)]);
+    expect(
+      (await metrics.registry.metrics()).split("\n").filter((l) => l.startsWith("floorsense_anomaly_alarm{")),
+    ).toEqual([
+      'floorsense_anomaly_alarm{machine="m1",exported_horizon="x",target="power"} 1',
+      'floorsense_anomaly_alarm{machine="m2",exported_horizon="x",target="power"} 0.25',
+      'floorsense_anomaly_alarm{machine="m1",exported_horizon="x",target="temp"} 0',
+    ]);
+    metrics.setAlarms("power", [alarm("m2", 0)]);
+    expect(
+      (await metrics.registry.metrics()).split("\n").filter((l) => l.startsWith("floorsense_anomaly_alarm{")),
+    ).toEqual([
+      'floorsense_anomaly_alarm{machine="m2",exported_horizon="x",target="power"} 0',
+      'floorsense_anomaly_alarm{machine="m1",exported_horizon="x",target="temp"} 0',
+    ]);
+  });
+
   it("drop a model's figure when the next training could not score it", async () => {
     const metrics = new PredictorMetrics();
     const report = (model: string, mase: number) => ({ model, overall: { mase } });

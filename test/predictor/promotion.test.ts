@@ -32,6 +32,20 @@ describe("choosePromotion", () => {
     );
   });
 
+  it("compares the blend with the baselines only, never with the LSTM it is built on", () => {
+    const reports = [report("naive", 0.9), report("seasonal_naive_1d", 0.8), report("lstm", 0.5)];
+    expect(choosePromotion([...reports, report("lstm_blend", 0.7)], "lstm_blend")).toEqual({
+      served: "lstm_blend",
+      bestBaseline: "seasonal_naive_1d",
+      reason: "lstm_blend MASE 0.7000 < seasonal_naive_1d 0.8000",
+    });
+    expect(choosePromotion([...reports, report("lstm_blend", 0.8)], "lstm_blend")).toEqual({
+      served: "seasonal_naive_1d",
+      bestBaseline: "seasonal_naive_1d",
+      reason: "lstm_blend MASE 0.8000 does not beat seasonal_naive_1d 0.8000",
+    });
+  });
+
   it("ignores models that could not be evaluated", () => {
     expect(
       choosePromotion([

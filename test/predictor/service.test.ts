@@ -90,6 +90,7 @@ web:
       "predict_linear",
       "holt_winters",
       "lstm",
+      "lstm_blend",
     ]);
   }, 150_000);
 
@@ -116,6 +117,15 @@ web:
         }
         expect(body).toMatch(new RegExp(`^floorsense_anomaly_score${escapeRegExp(labels)} [0-9.e+-]+$`, "m"));
       }
+    }
+    for (const machine of ["a", "b"]) {
+      const alarm = new RegExp(
+        `^floorsense_anomaly_alarm\\{machine="${machine}",target="power"\\} ([0-9.e+-]+)$`,
+        "m",
+      ).exec(body);
+      expect(alarm, `alarm of ${machine}`).not.toBeNull();
+      expect(Number(alarm![1])).toBeGreaterThanOrEqual(0);
+      expect(Number(alarm![1])).toBeLessThanOrEqual(1);
     }
     expect(body).toMatch(
       /^floorsense_predictor_model_info\{target="power",model="[a-z_0-9]+",version="1"\} 1$/m,

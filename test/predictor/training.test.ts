@@ -28,6 +28,7 @@ describe("training in a worker thread", () => {
           epochs: 2,
           batch_size: 64,
           max_training_windows: 600,
+          ensemble: 1,
         }),
       },
       (message) => messages.push(message.type),

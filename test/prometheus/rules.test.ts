@@ -59,6 +59,7 @@ describe("alert rules: shape", () => {
       "FloorsensePeakAboveContract",
       "FloorsenseSiteWithoutContract",
       "FloorsenseAnomalySustained",
+      "FloorsenseAnomalyDetected",
       "FloorsenseForecastModelStale",
       "FloorsenseForecastBaselineOnly",
       "FloorsensePredictorTrainingFailing",
@@ -145,7 +146,7 @@ describe.skipIf(!needs("promtool"))("prometheus config and rules with the real p
     );
     const result = run("promtool", ["check", "rules", ...ruleFiles, ...fixtures]);
     expect(result.code, result.output).toBe(0);
-    expect(result.output).toContain("SUCCESS: 19 rules found");
+    expect(result.output).toContain("SUCCESS: 20 rules found");
     expect(result.output).toContain("SUCCESS: 8 rules found");
   });
 

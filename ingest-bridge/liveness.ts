@@ -34,6 +34,7 @@ interface DeviceState {
  */
 export class Liveness {
   private readonly devices = new Map<string, DeviceState>();
+  private readonly stateOf = new WeakMap<DeviceIdentity, DeviceState>();
   /** tenant/site/machine → online, from the status topic. */
   private readonly machines = new Map<string, boolean>();
 
@@ -48,9 +49,16 @@ export class Liveness {
 
   /** A readings message arrived; `acquisition` is its newest sample timestamp (seconds) or NaN. */
   message(identity: DeviceIdentity, nowMs: number, acquisition: number): void {
-    const key = `${identity.tenant}/${deviceKey(identity)}`;
-    let state = this.devices.get(key);
+    // The router hands the same identity object for every message of a topic, and states are never
+    // removed: look the key string up once per identity object, not once per message.
+    let state = this.stateOf.get(identity);
+    if (state === undefined) {
+      const key = `${identity.tenant}/${deviceKey(identity)}`;
+      state = this.devices.get(key);
+      if (state) this.stateOf.set(identity, state);
+    }
     if (!state) {
+      const key = `${identity.tenant}/${deviceKey(identity)}`;
       state = {
         identity,
         lastMessageMs: nowMs,
@@ -59,6 +67,7 @@ export class Liveness {
         present: true,
       };
       this.devices.set(key, state);
+      this.stateOf.set(identity, state);
       this.events.online(identity, this.machineOnline(identity));
     }
     const clock = !Number.isNaN(acquisition) ? acquisition * 1000 : nowMs;

@@ -13,11 +13,11 @@
  * 3. Memory: resident bytes per stored series at 1 000 000 series, store vs prom-client, each in a
  *    fresh process.
  *
- * Ingest runs a warm-up round and then ROUNDS rounds (3) with all consumers in each, alternating
+ * Ingest runs a warm-up round and then ROUNDS rounds (5) with all consumers in each, alternating
  * their order; ratios are per round, reported as median and range. The bridge and mqtt2prometheus
  * stay up across rounds, so the counted rounds measure them warm: the steady rate.
  *
- * Environment: DEVICES (1000), CYCLES (20), ROUNDS (3), RENDER_SERIES ("100000,1000000"), MEMORY_SERIES (1000000),
+ * Environment: DEVICES (1000), CYCLES (20), ROUNDS (5), RENDER_SERIES ("100000,1000000"), MEMORY_SERIES (1000000),
  * BRIDGE_NODE_FLAGS (extra node flags for the bridge process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
  * INGEST_ONLY=1 (skip render and memory).
  */
@@ -42,7 +42,7 @@ const MEMORY_SERIES = Number(process.env.MEMORY_SERIES ?? 1_000_000);
 const INFLIGHT = Number(process.env.INFLIGHT ?? 20);
 const BRIDGE_NODE_FLAGS = (process.env.BRIDGE_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 const INGEST_ONLY = process.env.INGEST_ONLY === "1";
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

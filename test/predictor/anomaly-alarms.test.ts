@@ -2,14 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/logger.js";
 import { loadBackend } from "../../predictor/backend.js";
 import { predictorConfigSchema, resolveTarget } from "../../predictor/config.js";
-import { type ServedModel, servedModel } from "../../predictor/forecaster.js";
 import { PredictorMetrics } from "../../predictor/metrics.js";
-import { type ModelMetadata, ModelStore } from "../../predictor/model-store.js";
+import { ModelStore } from "../../predictor/model-store.js";
 import { PrometheusClient } from "../../predictor/prometheus-client.js";
 import { TargetRunner, type TargetRunnerDeps } from "../../predictor/target-runner.js";
 import { needs } from "../support/binaries.js";
 import { type Prometheus, startPrometheus } from "../support/prometheus.js";
-import { uniform } from "./synthetic.js";
+import { naiveServedModel, uniform } from "./synthetic.js";
 
 const STEP = 60_000;
 const ROWS = 2_600;
@@ -46,24 +45,6 @@ function history(): string {
     lines.push(`fs_alarm_fresh_watts{machine="c"} ${machineB[i]} ${(START + i * STEP) / 1000}`);
   lines.push("# EOF", "");
   return lines.join("\n");
-}
-
-function naiveModel(): ServedModel {
-  return servedModel(
-    {
-      target: "power",
-      version: 1,
-      served: "naive",
-      horizonSteps: [5],
-      horizonLabels: ["5m"],
-      intervalWidths: { naive: [1] },
-      seriesStats: {},
-      baselines: { seasonSteps: [], seasonLabels: [], rangeSteps: 3, holtWinters: { sf: 0.3, tf: 0.1 } },
-      backtest: [],
-    } as unknown as ModelMetadata,
-    undefined,
-    undefined,
-  );
 }
 
 function alarmValue(text: string, labels: string): number | undefined {
@@ -167,7 +148,7 @@ describe.skipIf(!needs("prometheus", "promtool"))("streaming anomaly alarms in t
   it("reads the warm-up once; with a model, later rounds read what the forecasts need", async () => {
     const clock = { now: START + (SPIKE - 1) * STEP };
     const { runner: r, metrics, queries } = runner("fs_alarm_power_watts", clock);
-    r.served = naiveModel();
+    r.served = naiveServedModel();
     expect(await r.forecastOnce()).toBe(2);
     clock.now += STEP;
     expect(await r.forecastOnce()).toBe(2);
@@ -183,7 +164,7 @@ describe.skipIf(!needs("prometheus", "promtool"))("streaming anomaly alarms in t
   it("counts a detector failure as a failed round and still publishes the forecasts", async () => {
     const clock = { now: START + (SPIKE - 1) * STEP };
     const { runner: r, metrics } = runner("fs_alarm_power_watts", clock, { detector: { learningRows: -1 } });
-    r.served = naiveModel();
+    r.served = naiveServedModel();
     await expect(r.forecastOnce()).rejects.toThrow(
       'anomaly detector failed on 2 of 2 series (first {__name__="fs_alarm_power_watts",machine="a"}: anomaly detector setting learningRows must be a finite number ≥ 0, got -1)',
     );

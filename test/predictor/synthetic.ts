@@ -1,3 +1,5 @@
+import { type ServedModel, servedModel } from "../../predictor/forecaster.js";
+import type { ModelMetadata } from "../../predictor/model-store.js";
 import type { GridSeries } from "../../predictor/series-preparation.js";
 
 /** Seeded uniform [0, 1), so failures reproduce. */
@@ -40,4 +42,23 @@ export function dailySine(options: {
     interpolated: 0,
     missing: 0,
   };
+}
+
+/** A stored "naive" model of target "power" with one 5-minute horizon, as the forecast loop serves it. */
+export function naiveServedModel(version = 1): ServedModel {
+  return servedModel(
+    {
+      target: "power",
+      version: version,
+      served: "naive",
+      horizonSteps: [5],
+      horizonLabels: ["5m"],
+      intervalWidths: { naive: [1] },
+      seriesStats: {},
+      baselines: { seasonSteps: [], seasonLabels: [], rangeSteps: 3, holtWinters: { sf: 0.3, tf: 0.1 } },
+      backtest: [],
+    } as unknown as ModelMetadata,
+    undefined,
+    undefined,
+  );
 }

@@ -2,12 +2,11 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/logger.js";
 import { loadBackend } from "../../predictor/backend.js";
 import { predictorConfigSchema, resolveTarget } from "../../predictor/config.js";
-import { servedModel } from "../../predictor/forecaster.js";
 import { PredictorMetrics } from "../../predictor/metrics.js";
-import type { ModelMetadata } from "../../predictor/model-store.js";
 import { ModelStore } from "../../predictor/model-store.js";
 import { PrometheusClient } from "../../predictor/prometheus-client.js";
 import { TargetRunner } from "../../predictor/target-runner.js";
+import { naiveServedModel } from "./synthetic.js";
 
 describe("TargetRunner", () => {
   it("keeps the served model and counts the failure when a training fails", async () => {
@@ -29,21 +28,7 @@ describe("TargetRunner", () => {
       loadTf: () => loadBackend("cpu"),
       now: () => Date.UTC(2026, 0, 1),
     });
-    const previous = servedModel(
-      {
-        target: "power",
-        version: 7,
-        served: "naive",
-        horizonSteps: [5],
-        horizonLabels: ["5m"],
-        intervalWidths: { naive: [1] },
-        seriesStats: {},
-        baselines: { seasonSteps: [], seasonLabels: [], rangeSteps: 3, holtWinters: { sf: 0.3, tf: 0.1 } },
-        backtest: [],
-      } as unknown as ModelMetadata,
-      undefined,
-      undefined,
-    );
+    const previous = naiveServedModel(7);
     runner.served = previous;
     await expect(runner.train()).rejects.toThrow('query_range "up" failed: HTTP 503 unavailable: overloaded');
     expect(runner.served).toBe(previous);

@@ -76,7 +76,9 @@ web:
     const body = await eventually(
       async () => {
         const text = await (await fetch(`${url}/metrics`)).text();
-        return /^floorsense_anomaly_score\{machine="b",target="power",horizon="1h"\}/m.test(text)
+        // Forecasts are published before the round feeds the anomaly detector: wait for both.
+        return /^floorsense_anomaly_score\{machine="b",target="power",horizon="1h"\}/m.test(text) &&
+          /^floorsense_anomaly_alarm\{machine="b",target="power"\}/m.test(text)
           ? text
           : undefined;
       },

@@ -100,10 +100,14 @@ web:
     const body = await eventually(
       async () => {
         const text = await (await fetch(`${url}/metrics`)).text();
-        return text.includes('floorsense_forecast{machine="b"') ? text : undefined;
+        // Forecasts are published before the round feeds the anomaly detector: wait for both.
+        return text.includes('floorsense_forecast{machine="b"') &&
+          text.includes('floorsense_anomaly_alarm{machine="b"')
+          ? text
+          : undefined;
       },
       60_000,
-      `forecasts on /metrics\n${service.output()}`,
+      `forecasts and alarms on /metrics\n${service.output()}`,
     );
     for (const horizon of ["15m", "1h"]) {
       for (const machine of ["a", "b"]) {

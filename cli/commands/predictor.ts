@@ -67,6 +67,11 @@ function offlineOptions<T>(y: Argv<T>) {
     .option("units", { type: "number", default: d.units, describe: "LSTM units" })
     .option("epochs", { type: "number", default: d.epochs, describe: "Maximum training epochs" })
     .option("batch-size", { type: "number", default: d.batch_size, describe: "Training batch size" })
+    .option("ensemble", {
+      type: "number",
+      default: d.ensemble,
+      describe: "LSTM networks trained and averaged (1 is fastest)",
+    })
     .option("learning-rate", { type: "number", default: d.learning_rate, describe: "Adam learning rate" })
     .option("patience", { type: "number", default: d.patience, describe: "Early-stopping patience (epochs)" })
     .option("max-training-windows", {
@@ -106,6 +111,7 @@ function toOfflineOptions(argv: Record<string, unknown>, horizon: string): Offli
     learning_rate: argv["learning-rate"],
     patience: argv.patience,
     max_training_windows: argv["max-training-windows"],
+    ensemble: argv.ensemble,
   });
   if (!settings.success) {
     const issue = settings.error.issues[0]!;

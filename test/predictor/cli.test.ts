@@ -25,7 +25,7 @@ describe("floorsense predictor backtest / detect", () => {
 
   it("prints every model's metrics next to the baselines and writes the plot", async () => {
     const plot = join(dir, "plot.svg");
-    const small = ["--window", "12", "--units", "4", "--epochs", "1", "--backend", "cpu"];
+    const small = ["--window", "12", "--units", "4", "--epochs", "1", "--ensemble", "2", "--backend", "cpu"];
     const result = await runCli(
       ["predictor", "backtest", "--csv", csv, "--horizon", "6h", "--plot", plot, ...small],
       {
@@ -64,6 +64,12 @@ describe("floorsense predictor backtest / detect", () => {
     expect(result.stderr).toBe(
       `floorsense predictor: ${csv}: no column "watts" (columns: timestamp, value)\n`,
     );
+  });
+
+  it("names the flag when a model setting is out of range", async () => {
+    const result = await runCli(["predictor", "backtest", "--csv", csv, "--ensemble", "9"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("floorsense predictor: --ensemble: Too big: expected number to be <=8\n");
   });
 
   it("detect writes one scored line per row, marked with its part", async () => {

@@ -4,11 +4,17 @@
  * the previous `history` rows (stretches overlapping the current one excluded). A repeating
  * pattern has a near twin somewhere in the history and scores low; a shape the stream never made
  * scores high. Causal: row t uses rows ≤ t only. Cost per row O(history × window) at worst; the
- * distance loop stops as soon as a candidate cannot be among the nearest.
+ * distance loop stops as soon as a candidate cannot be among the nearest, and the previous row's
+ * nearest offsets are measured first, so that bound is tight from the start: the nearest twin of
+ * a stretch is usually the twin of the stretch one row earlier, shifted by that row. The result is
+ * the exact k nearest, whatever the seed (same distances, summed in the same order).
  */
 export class DiscordDistance {
   private readonly buffer: Float64Array;
   private readonly best: Float64Array;
+  /** Offsets (rows back) of the previous row's nearest stretches, best first; 0 = none. */
+  private readonly bestBack: Int32Array;
+  private readonly seedBack: Int32Array;
   private rows = 0;
 
   constructor(
@@ -22,6 +28,8 @@ export class DiscordDistance {
       );
     this.buffer = new Float64Array(2 * (history + 2 * window));
     this.best = new Float64Array(neighbours);
+    this.bestBack = new Int32Array(neighbours);
+    this.seedBack = new Int32Array(neighbours);
   }
 
   /** Adds a value and returns the distance of the stretch ending at it (0 until 2 × window rows were seen). */
@@ -36,11 +44,13 @@ export class DiscordDistance {
     buffer[at - capacity] = value;
     const w = this.window;
     if (i < 2 * w) return 0;
-    const best = this.best.fill(Number.POSITIVE_INFINITY);
     const k = this.neighbours;
     const farthest = Math.min(i - w + 1, w + this.history);
+    const bound = this.seedBound(at, farthest);
+    const best = this.best.fill(Number.POSITIVE_INFINITY);
+    const bestBack = this.bestBack.fill(0);
     for (let back = w; back <= farthest; back++) {
-      const limit = best[k - 1]!;
+      const limit = Math.min(best[k - 1]!, bound);
       const other = at - back;
       let d = 0;
       for (let m = 0; m < w && d < limit; m++) {
@@ -51,9 +61,11 @@ export class DiscordDistance {
       let p = k - 1;
       while (p > 0 && best[p - 1]! > d) {
         best[p] = best[p - 1]!;
+        bestBack[p] = bestBack[p - 1]!;
         p--;
       }
       best[p] = d;
+      bestBack[p] = back;
     }
     let sum = 0;
     let count = 0;
@@ -63,5 +75,34 @@ export class DiscordDistance {
       count++;
     }
     return count > 0 ? sum / count / Math.sqrt(w) : 0;
+  }
+
+  /**
+   * A distance that the k-th nearest stretch cannot exceed: the largest distance of the previous
+   * row's k nearest offsets, measured now, made a hair larger so that ties with it are still
+   * admitted. Infinity when there are not k of them to measure.
+   */
+  private seedBound(at: number, farthest: number): number {
+    const k = this.neighbours;
+    const w = this.window;
+    const buffer = this.buffer;
+    const seeds = this.seedBack;
+    let count = 0;
+    for (let n = 0; n < k; n++) {
+      const back = this.bestBack[n]!;
+      if (back >= w && back <= farthest) seeds[count++] = back;
+    }
+    if (count < k) return Number.POSITIVE_INFINITY;
+    let worst = 0;
+    for (let n = 0; n < k; n++) {
+      const other = at - seeds[n]!;
+      let d = 0;
+      for (let m = 0; m < w; m++) {
+        const e = buffer[at - m]! - buffer[other - m]!;
+        d += e * e;
+      }
+      if (d > worst) worst = d;
+    }
+    return worst * (1 + 2 ** -40) + Number.MIN_VALUE;
   }
 }

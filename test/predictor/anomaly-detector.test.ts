@@ -34,6 +34,19 @@ function firstAlarm(scores: number[]): number {
   return scores.indexOf(1);
 }
 
+/** The discord of row i by measuring every earlier stretch in reach, summed in DiscordDistance's order. */
+function exhaustiveDiscord(values: number[], i: number, w: number, history: number, k: number): number {
+  if (i < 2 * w) return 0;
+  const distances: number[] = [];
+  for (let back = w; back <= Math.min(i - w + 1, w + history); back++) {
+    let d = 0;
+    for (let m = 0; m < w; m++) d += (values[i - m]! - values[i - back - m]!) ** 2;
+    distances.push(d);
+  }
+  const nearest = distances.sort((a, b) => a - b).slice(0, k);
+  return nearest.reduce((sum, d) => sum + Math.sqrt(d), 0) / nearest.length / Math.sqrt(w);
+}
+
 describe("anomalyScore", () => {
   it("is the distance from the forecast in interval half-widths", () => {
     expect(anomalyScore(12, 10, 4)).toBe(0.5);
@@ -67,6 +80,28 @@ describe("DiscordDistance", () => {
     for (const v of [9, 0, 0]) short.update(v);
     // With a window of 1 the search reaches history + 1 = 2 rows back: row 0's 9 is too old.
     expect(short.update(9)).toBe(9);
+  });
+
+  it("equals an exhaustive search of the k nearest stretches on every row (property)", () => {
+    // Small integers make ties common; the seeded bound must still admit every tied stretch.
+    const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ min: -1e3, max: 1e3, noNaN: true }));
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        (values, window, history, neighbours) => {
+          const discord = new DiscordDistance(window, history, neighbours);
+          values.forEach((_, i) => {
+            expect(discord.update(values[i]!)).toBe(
+              exhaustiveDiscord(values, i, window, history, neighbours),
+            );
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it("rejects a window, history or neighbour count below 1", () => {

@@ -24,7 +24,8 @@ async function startBroker(extra: string[] = []) {
     `127.0.0.1:${webPort}`,
     ...extra,
   ]);
-  await waitForPort(mqttPort, 15_000).catch((error) => {
+  // The MQTT listener opens a moment before the web endpoint: wait for both.
+  await Promise.all([waitForPort(mqttPort, 15_000), waitForPort(webPort, 15_000)]).catch((error) => {
     throw new Error(`broker did not start: ${String(error)}\n${process.output()}`);
   });
   return { process, url: `mqtt://127.0.0.1:${mqttPort}`, web: `http://127.0.0.1:${webPort}` };

@@ -99,7 +99,11 @@ scrape_configs:${job("acme-om", host(keep.url), "acme", `authorization: { creden
       const result = await eventually(
         async () => {
           const r = await prometheus.query(`timestamp(${VOLTAGE}{job="${job}",machine="press1"})`);
-          return r.length === 3 ? r : undefined;
+          // press2's reading may have reached the bridge after the scrape that brought press1's.
+          const press2 = await prometheus.query(
+            `floorsense_meter_energy_imported_joules_total{job="${job}",machine="press2"}`,
+          );
+          return r.length === 3 && press2.length === 1 ? r : undefined;
         },
         20_000,
         `3 voltage series from job ${job}`,

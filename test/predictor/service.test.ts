@@ -55,7 +55,7 @@ targets:
     lookback: 4d
     horizons: [15m, 1h]
     seasonality: [1d]
-    schedule: "0 3 * * *"
+    schedule: "0 3 29 2 *" # leap days only: a scheduled retraining mid-test would save version 2
     model: { window: 12, units: 4, epochs: 2, max_training_windows: 400 }
 model_dir: ${join(dir, "models")}
 backend: cpu

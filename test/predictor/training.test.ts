@@ -11,8 +11,10 @@ describe("training in a worker thread", () => {
       dailySine({ key: `m${i}`, hours: 40 * 24, level: 100, amplitude: 20, sigma: 1, seed: 3 + i }),
     );
     const messages: WorkerMessage["type"][] = [];
-    const delay = monitorEventLoopDelay({ resolution: 10 });
+    const resolutionMs = 10;
+    const delay = monitorEventLoopDelay({ resolution: resolutionMs });
     delay.enable();
+    const started = performance.now();
     const result = await trainInThread(
       {
         backend: "auto",
@@ -34,10 +36,14 @@ describe("training in a worker thread", () => {
       (message) => messages.push(message.type),
     ).result;
     delay.disable();
+    const elapsedMs = performance.now() - started;
     // Everything heavy ran in the worker: /metrics would have answered at any time. Training on
-    // the main thread blocks it for seconds; the bound leaves room for GC pauses and a machine
-    // shared with other jobs (173 ms seen under load), and is still a fraction of a second.
-    expect(delay.max / 1e6).toBeLessThan(500);
+    // the main thread blocks it for most of the run. A loaded machine stalls it now and then (173
+    // ms seen), so the checks are the share of the run it was blocked, and a longest stall that
+    // is still a fraction of the training.
+    const blockedMs = Math.max(0, delay.mean / 1e6 - resolutionMs) * delay.count;
+    expect(blockedMs / elapsedMs).toBeLessThan(0.3);
+    expect(delay.max / 1e6).toBeLessThan(1_500);
     expect(messages).toEqual(["backend", "epoch", "epoch", "done"]);
     expect(result.windows).toBe(600);
     expect(result.artifacts?.weightData.byteLength).toBe(4 * (6 * 32 + 8 * 32 + 32 + (8 + 2) * 2 + 2));

@@ -30,7 +30,15 @@ export function startProcess(
   child.stdout?.on("data", append);
   child.stderr?.on("data", append);
   const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (code) => resolve(code));
+    // 'exit' can come before the last output is read; 'close' comes after, unless a grandchild
+    // still holds the pipes, so it is given a moment rather than awaited.
+    child.once("exit", (code) => {
+      const timer = setTimeout(() => resolve(code), 1_000);
+      child.once("close", () => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
     child.once("error", (error) => {
       log += `\nspawn error: ${error.message}`;
       resolve(null);

@@ -41,8 +41,6 @@ export interface StackLayout {
   remoteWriteUrl?: string;
   /** More predictor targets (tests add one whose expression has no data, to see training fail). */
   extraPredictorTargets?: ReadonlyArray<{ name: string; expr: string }>;
-  /** The embedded broker (aedes) speaks MQTT 3.1.1 only; Mosquitto speaks 5. */
-  mqttProtocolVersion: 4 | 5;
 }
 
 /** The demo plant: two machines, each with its own simulated SDM630 and its own exporter. */
@@ -52,8 +50,6 @@ export const DEMO_MACHINES = [
 ] as const;
 
 const yamlString = (text: string) => JSON.stringify(text);
-const protocolLine = (layout: StackLayout) =>
-  layout.mqttProtocolVersion === 5 ? "" : `  protocol_version: ${layout.mqttProtocolVersion}\n`;
 
 export function edgeConfig(layout: StackLayout, index: number): string {
   const machine = DEMO_MACHINES[index]!;
@@ -65,7 +61,7 @@ identity:
 mqtt:
   url: mqtt://127.0.0.1:${layout.ports.mqtt}
   client_id: ${layout.tenant}.${machine.site}.${machine.machine}
-${protocolLine(layout)}buses:
+buses:
   - name: sim
     type: tcp
     host: 127.0.0.1
@@ -94,7 +90,7 @@ export function bridgeConfig(layout: StackLayout): string {
 mqtt:
   url: mqtt://127.0.0.1:${layout.ports.mqtt}
   client_id: floorsense-bridge
-${protocolLine(layout)}tenants:
+tenants:
   ${layout.tenant}:
     bearer_token_file: ${yamlString(join(layout.dataDir, "tenant.token"))}
 ${remoteWrite}web:

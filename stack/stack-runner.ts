@@ -76,7 +76,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     webhookUrl: options.webhookUrl,
     remoteWriteUrl: options.remoteWriteUrl,
     extraPredictorTargets: options.extraPredictorTargets,
-    mqttProtocolVersion: options.broker === "embedded" ? 4 : 5,
   };
   const file = (name: string, content: string) => {
     const path = join(dataDir, name);

@@ -1,14 +1,27 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_PORTS } from "../../stack/stack-files.js";
 import { needs } from "../support/binaries.js";
 import { CLI_ENTRY, REPO_ROOT, runCli } from "../support/cli.js";
 import { freePort } from "../support/ports.js";
 import { eventually } from "../support/processes.js";
 
-// `npm start` runs `floorsense stack` with its defaults: the embedded broker (MQTT 3.1.1), two
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+// `npm start` runs `floorsense stack` with its defaults: the embedded broker (MQTT 5), two
 // simulated meters with their exporters, the bridge, Prometheus. This drives it as a user would:
 // a spawned process, its printed addresses, data in Prometheus, Ctrl-C.
 describe.skipIf(!needs("prometheus"))("floorsense stack (npm start)", () => {
@@ -55,7 +68,8 @@ describe.skipIf(!needs("prometheus"))("floorsense stack (npm start)", () => {
         /Try in Prometheus: tenant_site_machine:floorsense_meter_system_power_watts:sum/,
       );
       const edge = readFileSync(join(dataDir, "edge-press1.yaml"), "utf8");
-      expect(edge).toContain("protocol_version: 4");
+      // MQTT 5 on the embedded broker too (content type and properties pass through it).
+      expect(edge).not.toContain("protocol_version");
 
       const query = encodeURIComponent(
         'count by (machine) (floorsense_meter_system_power_watts{tenant="demo",site="plant1"})',
@@ -82,5 +96,16 @@ describe.skipIf(!needs("prometheus"))("floorsense stack (npm start)", () => {
     expect(code).toBe(0);
     expect(output).toContain("stopping the stack (SIGINT)...");
     expect(output).not.toContain("second signal");
+    // Nothing is left behind: every part's port is closed once the command has exited.
+    const ports = { ...DEFAULT_PORTS, prometheus: port };
+    for (const [part, partPort] of [
+      ["broker", ports.mqtt],
+      ["simulator", ports.simulators[0]!],
+      ["exporter", ports.exporters[0]!],
+      ["bridge", ports.bridge],
+      ["prometheus", ports.prometheus],
+    ] as const) {
+      expect(await accepts(partPort), `${part} on port ${partPort}`).toBe(false);
+    }
   }, 150_000);
 });

@@ -1,15 +1,15 @@
 # syntax=docker/dockerfile:1
 # One image build, one target per service: `docker build --target exporter|bridge|predictor .`
-# (docker-compose.yml builds all three). Node 22 LTS on Debian bookworm, pinned by tag.
+# (docker-compose.yml builds all three). Node 24 LTS on Debian bookworm, pinned by tag.
 
-FROM node:22.14.0-bookworm-slim AS build
+FROM node:24.11.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:22.14.0-bookworm-slim AS runtime
+FROM node:24.11.1-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # A dedicated unprivileged user; its state folders exist in the image so named volumes mounted

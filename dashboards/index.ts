@@ -11,7 +11,14 @@ export {
   substituteVariables,
 } from "./expressions.js";
 export { fleetHealthDashboard } from "./fleet-health.js";
-export { type MachineRef, machineDashboard, machineDetailDashboard } from "./machine-detail.js";
+export {
+  type MachineDashboardOptions,
+  type MachineRef,
+  machineDashboard,
+  machineDetailDashboard,
+  POWER_TARGETS,
+  TEMPERATURE_TARGETS,
+} from "./machine-detail.js";
 export { PROMETHEUS_DATASOURCE } from "./panels.js";
 export { plantOverviewDashboard } from "./plant-overview.js";
 export { renderDashboardJson } from "./render.js";

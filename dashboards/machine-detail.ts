@@ -22,12 +22,32 @@ export interface MachineRef {
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
+ * Predictor target names say what a target forecasts, because the forecast series carry only the
+ * target's name to tell watts from degrees: a name that is `power` or ends in `-power`/`_power`
+ * forecasts a machine's total active power in watts (deploy/predictor.yaml's `machine_power`,
+ * provisioning's `<tenant>-<site>-<machine>-power`); one ending in `temperature` the same way
+ * forecasts a temperature in °C. Label matcher regexes, anchored by PromQL.
+ */
+export const POWER_TARGETS = "(.*[-_])?power";
+export const TEMPERATURE_TARGETS = "(.*[-_])?temperature";
+
+/** What else a machine's dashboard shows, from what provisioning knows about the machine. */
+export interface MachineDashboardOptions {
+  /** The machine measures temperature and has a temperature forecast target: add its panel. */
+  temperatureForecast?: boolean;
+}
+
+/**
  * The machine detail dashboard for one machine, with its identity fixed in every query: what
  * provisioning writes when a machine is added, so operators land on it without picking variables.
  * Devices and forecast horizons stay selectable.
  */
-export function machineDashboard(ref: MachineRef): dashboard.Dashboard {
-  for (const [key, value] of Object.entries(ref)) {
+export function machineDashboard(
+  ref: MachineRef,
+  options: MachineDashboardOptions = {},
+): dashboard.Dashboard {
+  const names = { tenant: ref.tenant, site: ref.site, machine: ref.machine };
+  for (const [key, value] of Object.entries(names)) {
     if (!NAME.test(value)) {
       throw new Error(
         `machineDashboard: ${key} ${JSON.stringify(value)} is not a valid name ([a-z0-9][a-z0-9_-]*, at most 63 characters)`,
@@ -44,6 +64,7 @@ export function machineDashboard(ref: MachineRef): dashboard.Dashboard {
     uid: `floorsense-machine-${hash}`,
     machine: `tenant="${ref.tenant}", site="${ref.site}", machine="${ref.machine}"`,
     identityVariables: [],
+    temperatureForecast: options.temperatureForecast === true,
   });
 }
 
@@ -60,6 +81,7 @@ export function machineDetailDashboard(): dashboard.Dashboard {
         title: "Machine",
       }),
     ],
+    temperatureForecast: false,
   });
 }
 
@@ -69,11 +91,14 @@ interface MachineDashboardSpec {
   /** Label matchers selecting the machine. */
   machine: string;
   identityVariables: dashboard.QueryVariableBuilder[];
+  temperatureForecast: boolean;
 }
 
 function buildMachineDashboard(spec: MachineDashboardSpec): dashboard.Dashboard {
   const machine = spec.machine;
   const device = `${machine}, device=~"$device"`;
+  const power = `${machine}, target=~"${POWER_TARGETS}"`;
+  const forecastSelector = (metric: string, selector: string) => `${metric}{${selector}, horizon="$horizon"}`;
   const builder = new dashboard.DashboardBuilder(spec.title)
     .uid(spec.uid)
     .description("Electrical readings per phase, forecast band and anomaly score of one machine.")
@@ -194,7 +219,7 @@ function buildMachineDashboard(spec: MachineDashboardSpec): dashboard.Dashboard 
       new timeseries.PanelBuilder()
         .title("Power with forecast band")
         .description(
-          "Measured power of the machine, and the predictor's forecast for the selected horizon with its lower and upper bound. The forecast shown at a time is for that time plus the horizon.",
+          "Measured power of the machine, and the forecast of its power targets (target names ending in power) for the selected horizon with its lower and upper bound. The forecast shown at a time is for that time plus the horizon.",
         )
         .datasource(PROMETHEUS_DATASOURCE)
         .unit("watt")
@@ -203,13 +228,9 @@ function buildMachineDashboard(spec: MachineDashboardSpec): dashboard.Dashboard 
         .withTarget(
           promQuery(`tenant_site_machine:floorsense_meter_system_power_watts:sum{${machine}}`, "measured"),
         )
-        .withTarget(promQuery(`floorsense_forecast{${machine}, horizon="$horizon"}`, "{{target}} forecast"))
-        .withTarget(
-          promQuery(`floorsense_forecast_lower{${machine}, horizon="$horizon"}`, "{{target}} lower"),
-        )
-        .withTarget(
-          promQuery(`floorsense_forecast_upper{${machine}, horizon="$horizon"}`, "{{target}} upper"),
-        )
+        .withTarget(promQuery(forecastSelector("floorsense_forecast", power), "{{target}} forecast"))
+        .withTarget(promQuery(forecastSelector("floorsense_forecast_lower", power), "{{target}} lower"))
+        .withTarget(promQuery(forecastSelector("floorsense_forecast_upper", power), "{{target}} upper"))
         .overrideByQuery("C", dashedLine("blue"))
         .overrideByQuery("D", dashedLine("blue")),
     )
@@ -235,6 +256,26 @@ function buildMachineDashboard(spec: MachineDashboardSpec): dashboard.Dashboard 
         .withTarget(promQuery(`floorsense_anomaly_score{${machine}}`, "{{target}} {{horizon}}"))
         .withTarget(promQuery(`floorsense_anomaly_alarm{${machine}}`, "{{target}} alarm")),
     );
+  if (spec.temperatureForecast) {
+    const temperature = `${machine}, target=~"${TEMPERATURE_TARGETS}"`;
+    builder.withPanel(
+      new timeseries.PanelBuilder()
+        .title("Temperature with forecast band")
+        .description(
+          "Measured temperature per device, and the predictor's forecast for the selected horizon with its lower and upper bound. The forecast shown at a time is for that time plus the horizon.",
+        )
+        .datasource(PROMETHEUS_DATASOURCE)
+        .unit("celsius")
+        .height(10)
+        .span(24)
+        .withTarget(promQuery(`floorsense_meter_temperature_celsius{${device}}`, "{{device}} measured"))
+        .withTarget(promQuery(forecastSelector("floorsense_forecast", temperature), "{{device}} forecast"))
+        .withTarget(promQuery(forecastSelector("floorsense_forecast_lower", temperature), "{{device}} lower"))
+        .withTarget(promQuery(forecastSelector("floorsense_forecast_upper", temperature), "{{device}} upper"))
+        .overrideByQuery("C", dashedLine("orange"))
+        .overrideByQuery("D", dashedLine("orange")),
+    );
+  }
   return finishDashboard(builder);
 }
 

@@ -35,7 +35,13 @@ async function loadMachineDashboard(): Promise<ProvisioningContext["machineDashb
     import("../dashboards/machine-detail.js"),
     import("../dashboards/render.js"),
   ]);
-  return (m) => renderDashboardJson(machineDashboard(m));
+  return (m) =>
+    renderDashboardJson(
+      machineDashboard(
+        { tenant: m.tenant, site: m.site, machine: m.machine },
+        { temperatureForecast: m.temperatureForecast },
+      ),
+    );
 }
 
 export async function contextFrom(args: CommonArgs): Promise<ProvisioningContext> {

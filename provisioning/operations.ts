@@ -22,7 +22,13 @@ import {
   parseMachineDescription,
 } from "./machine-description.js";
 import { machineUsername, normaliseName, ValidationError } from "./names.js";
-import { type DesiredFile, passwdFile, type ResolvedSecrets, renderOutputs } from "./outputs.js";
+import {
+  type DesiredFile,
+  type MachineDashboardRenderer,
+  passwdFile,
+  type ResolvedSecrets,
+  renderOutputs,
+} from "./outputs.js";
 import { applyChanges, type Change, describeChanges, managedFiles, planChanges } from "./plan.js";
 import { loadProfileCatalog } from "./profiles.js";
 import {
@@ -43,7 +49,7 @@ export interface ProvisioningContext {
   cwd: string;
   /** Notes for the person (stderr): name normalisation, warnings. */
   note: (line: string) => void;
-  machineDashboard?: (m: { tenant: string; site: string; machine: string }) => string;
+  machineDashboard?: MachineDashboardRenderer;
 }
 
 /** What to rotate on this run: these secrets get fresh values instead of the stored ones. */

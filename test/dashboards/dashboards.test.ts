@@ -49,6 +49,17 @@ function ruleExpressions(): Array<{ where: string; expr: string }> {
 }
 
 const machine = machineDashboard({ tenant: "demo", site: "plant1", machine: "press1" });
+const oven = machineDashboard(
+  { tenant: "demo", site: "plant1", machine: "oven1" },
+  { temperatureForecast: true },
+);
+
+/** The queries of a dashboard's forecast panels, as `<panel> <refId>: <expr>`. */
+function forecastQueries(model: Parameters<typeof dashboardExpressions>[0]): string[] {
+  return dashboardExpressions(model)
+    .filter((e) => e.panel.endsWith("with forecast band"))
+    .map((e) => `${e.panel} ${e.refId}: ${e.expr}`);
+}
 
 describe("generated dashboards", () => {
   it("the committed JSON is exactly what the code generates (run npm run dashboards:generate)", () => {
@@ -139,6 +150,33 @@ describe("machineDashboard", () => {
     }
   });
 
+  it("adds a temperature forecast panel only for a machine with a temperature target", () => {
+    expect(forecastQueries(machine).filter((line) => line.startsWith("Temperature"))).toEqual([]);
+    expect(dashboardExpressions(oven).length).toBe(23);
+    expect(forecastQueries(oven)).toEqual([
+      'Power with forecast band A: tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="demo", site="plant1", machine="oven1"}',
+      'Power with forecast band B: floorsense_forecast{tenant="demo", site="plant1", machine="oven1", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band C: floorsense_forecast_lower{tenant="demo", site="plant1", machine="oven1", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band D: floorsense_forecast_upper{tenant="demo", site="plant1", machine="oven1", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Temperature with forecast band A: floorsense_meter_temperature_celsius{tenant="demo", site="plant1", machine="oven1", device=~"$device"}',
+      'Temperature with forecast band B: floorsense_forecast{tenant="demo", site="plant1", machine="oven1", target=~"(.*[-_])?temperature", horizon="$horizon"}',
+      'Temperature with forecast band C: floorsense_forecast_lower{tenant="demo", site="plant1", machine="oven1", target=~"(.*[-_])?temperature", horizon="$horizon"}',
+      'Temperature with forecast band D: floorsense_forecast_upper{tenant="demo", site="plant1", machine="oven1", target=~"(.*[-_])?temperature", horizon="$horizon"}',
+    ]);
+    const units = Object.fromEntries(
+      leafPanels(oven)
+        .filter((panel) => panel.title.endsWith("with forecast band"))
+        .map((panel) => [
+          panel.title,
+          (panel as { fieldConfig?: { defaults?: { unit?: string } } }).fieldConfig?.defaults?.unit,
+        ]),
+    );
+    expect(units).toEqual({
+      "Power with forecast band": "watt",
+      "Temperature with forecast band": "celsius",
+    });
+  });
+
   it("gives different machines different uids, and the same machine the same uid", () => {
     const again = machineDashboard({ tenant: "demo", site: "plant1", machine: "press1" });
     const other = machineDashboard({ tenant: "demo", site: "plant1", machine: "press2" });
@@ -154,6 +192,16 @@ describe("machineDashboard", () => {
 });
 
 describe("dashboard expressions", () => {
+  it("draws only power targets' forecasts on the machine detail dashboard's watts axis", () => {
+    const detail = generatedDashboards().find((entry) => entry.file === "machine-detail.json")!.dashboard;
+    expect(forecastQueries(detail)).toEqual([
+      'Power with forecast band A: tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="$tenant", site="$site", machine="$machine"}',
+      'Power with forecast band B: floorsense_forecast{tenant="$tenant", site="$site", machine="$machine", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band C: floorsense_forecast_lower{tenant="$tenant", site="$site", machine="$machine", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band D: floorsense_forecast_upper{tenant="$tenant", site="$site", machine="$machine", target=~"(.*[-_])?power", horizon="$horizon"}',
+    ]);
+  });
+
   it("lists every target and variable selector of every generated dashboard", () => {
     const listed = allDashboardExpressions();
     const targets = generatedDashboards().flatMap((entry) =>
@@ -213,6 +261,7 @@ describe("dashboard expressions", () => {
     const expressions = [
       ...allDashboardExpressions(),
       ...dashboardExpressions(machine),
+      ...dashboardExpressions(oven),
       ...ruleExpressions(),
     ];
     for (const { expr } of expressions) {
@@ -246,12 +295,60 @@ describe.skipIf(!needs("promtool"))("every PromQL expression parses with the rea
     const exprs = [
       ...allDashboardExpressions().map((entry) => substituteVariables(entry.expr)),
       ...dashboardExpressions(machine).map((entry) => substituteVariables(entry.expr)),
+      ...dashboardExpressions(oven).map((entry) => substituteVariables(entry.expr)),
       ...ruleExpressions().map((entry) => entry.expr),
     ];
     expect(exprs.length).toBeGreaterThan(80);
     const result = checkAsRules(exprs);
     expect(result.code, result.output).toBe(0);
     expect(result.output).toContain(`SUCCESS: ${exprs.length} rules found`);
+  });
+
+  it("selects forecasts by target name as Prometheus matches it: power and temperature apart", () => {
+    const forecast = (target: string, machine = "oven1") =>
+      `floorsense_forecast{tenant="demo",site="plant1",machine="${machine}",target="${target}",horizon="15m"}`;
+    const input = [
+      "machine_power",
+      "demo-plant1-oven1-power",
+      "demo-plant1-oven1-temperature",
+      "site_power_avg15m",
+      "horsepower",
+      "power_factor",
+    ].map((target, index) => ({ series: forecast(target), values: `${index + 1}x5` }));
+    input.push({ series: forecast("machine_power", "press1"), values: "99x5" });
+    const query = (panel: string) =>
+      substituteVariables(dashboardExpressions(oven).find((e) => e.panel === panel && e.refId === "B")!.expr);
+    const file = join(scratch, "target-names.test.yml");
+    writeFileSync(
+      file,
+      stringify({
+        rule_files: [],
+        tests: [
+          {
+            interval: "1m",
+            input_series: input,
+            promql_expr_test: [
+              {
+                expr: query("Power with forecast band"),
+                eval_time: "2m",
+                exp_samples: [
+                  { labels: forecast("machine_power"), value: 1 },
+                  { labels: forecast("demo-plant1-oven1-power"), value: 2 },
+                ],
+              },
+              {
+                expr: query("Temperature with forecast band"),
+                eval_time: "2m",
+                exp_samples: [{ labels: forecast("demo-plant1-oven1-temperature"), value: 3 }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const result = spawnSync("promtool", ["test", "rules", file], { encoding: "utf8", timeout: 60_000 });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(result.stdout).toContain("SUCCESS");
   });
 
   it("rejects a broken expression, so the check above can fail", () => {

@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { dashboardFile } from "../../provisioning/outputs.js";
 import { needs } from "../support/binaries.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -54,6 +55,20 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("runs every Node image on the same current LTS release", () => {
+    const nodeImages = [
+      ...dockerTargets.filter((t) => t.image.startsWith("node:")).map((t) => t.image),
+      ...Object.values(services).flatMap((service) =>
+        service.image?.startsWith("node:") ? [service.image] : [],
+      ),
+    ];
+    expect(nodeImages).toEqual([
+      "node:24.11.1-bookworm-slim",
+      "node:24.11.1-bookworm-slim",
+      "node:24.11.1-bookworm-slim",
+    ]);
+  });
+
   it("builds only targets the Dockerfile has, from the repository root", () => {
     const names = new Set(dockerTargets.map((target) => target.name));
     const built = Object.entries(services).filter(([, service]) => service.build);
@@ -83,10 +98,23 @@ describe("docker-compose.yml", () => {
 
   it("mounts the dashboards where the Grafana provisioning file looks for them", () => {
     const provider = parse(read("dashboards/provisioning/dashboards/floorsense.yml")) as {
-      providers: Array<{ options: { path: string } }>;
+      providers: Array<{ name: string; folder: string; disableDeletion: boolean; options: { path: string } }>;
     };
+    expect(provider.providers.map((p) => [p.name, p.folder, p.disableDeletion, p.options.path])).toEqual([
+      ["floorsense", "floorsense", true, "/etc/grafana/dashboards/floorsense"],
+      ["floorsense-machines", "floorsense machines", false, "/etc/grafana/dashboards/machines"],
+    ]);
     expect(services.grafana!.volumes).toContain(
-      `./dashboards/generated:${provider.providers[0]!.options.path}:ro`,
+      "./dashboards/generated:/etc/grafana/dashboards/floorsense:ro",
+    );
+    // Machine dashboards stay out of dashboards/generated/, which holds exactly the generated set.
+    expect(services.grafana!.volumes).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's ${VAR:-default}, not a JS template
+      "${FLOORSENSE_MACHINE_DASHBOARDS:-./floorsense/generated/dashboards}:/etc/grafana/dashboards/machines:ro",
+    );
+    // The default is where `floorsense machine add` writes with its default --inventory and --out.
+    expect(dirname(dashboardFile("./floorsense/generated", { tenant: "t", site: "s", machine: "m" }))).toBe(
+      "floorsense/generated/dashboards",
     );
     const datasources = parse(read("dashboards/provisioning/datasources/prometheus.yml")) as {
       datasources: Array<{ uid: string; url: string; type: string }>;
@@ -185,6 +213,32 @@ describe.skipIf(!needs("docker-compose"))("docker-compose config with the real p
     const result = check(root);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
+  });
+
+  it("resolves the machine dashboards folder to the inventory's, or to FLOORSENSE_MACHINE_DASHBOARDS", () => {
+    const resolved = (env: NodeJS.ProcessEnv) => {
+      const result = spawnSync(
+        "docker-compose",
+        ["--project-directory", root, "-f", join(root, "docker-compose.yml"), "config"],
+        {
+          encoding: "utf8",
+          timeout: 60_000,
+          env,
+        },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const config = parse(result.stdout) as { services: Record<string, { volumes: string[] }> };
+      return config.services.grafana!.volumes.filter((v) =>
+        v.endsWith(":/etc/grafana/dashboards/machines:ro"),
+      );
+    };
+    const { FLOORSENSE_MACHINE_DASHBOARDS: _unset, ...env } = process.env;
+    expect(resolved(env)).toEqual([
+      `${join(root, "floorsense", "generated", "dashboards")}:/etc/grafana/dashboards/machines:ro`,
+    ]);
+    expect(
+      resolved({ ...env, FLOORSENSE_MACHINE_DASHBOARDS: "/srv/floorsense/generated/dashboards" }),
+    ).toEqual(["/srv/floorsense/generated/dashboards:/etc/grafana/dashboards/machines:ro"]);
   });
 
   it("docker-compose config -q rejects a service with an unknown key, so the check above can fail", () => {

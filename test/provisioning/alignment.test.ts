@@ -1,9 +1,11 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
+import { POWER_TARGETS, TEMPERATURE_TARGETS } from "../../dashboards/machine-detail.js";
 import { loadExporterConfig } from "../../exporter/config.js";
 import { loadBridgeConfig, resolveTenantCredentials } from "../../ingest-bridge/config.js";
 import { loadPredictorConfig } from "../../predictor/config.js";
@@ -15,6 +17,7 @@ import { needs } from "../support/binaries.js";
  * each one is loaded here exactly as the service would load it.
  */
 
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "floorsense-alignment-"));
 const out = join(dir, "floorsense", "generated");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,12 +108,12 @@ describe("generated files load with the services' own loaders", () => {
     expect(config.targets.map((t) => [t.name, t.expr, t.horizons])).toEqual([
       [
         "acme-plant-1-press-07-power",
-        'floorsense_meter_system_power_watts{tenant="acme",site="plant-1",machine="press-07"}',
+        'tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="acme",site="plant-1",machine="press-07"}',
         ["15m", "1h"],
       ],
       [
         "globex-site-a-oven-power",
-        'floorsense_meter_system_power_watts{tenant="globex",site="site-a",machine="oven"}',
+        'tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="globex",site="site-a",machine="oven"}',
         ["30m", "2h"],
       ],
       [
@@ -120,6 +123,70 @@ describe("generated files load with the services' own loaders", () => {
       ],
     ]);
   });
+
+  it("names the targets so the machine dashboard tells power from temperature", () => {
+    const names = ["acme-plant-1-press-07.yaml", "globex-site-a-oven.yaml"].flatMap((file) =>
+      (
+        parse(readFileSync(join(out, "predictor", file), "utf8")) as { targets: Array<{ name: string }> }
+      ).targets.map((t) => t.name),
+    );
+    const power = new RegExp(`^(?:${POWER_TARGETS})$`);
+    const temperature = new RegExp(`^(?:${TEMPERATURE_TARGETS})$`);
+    expect(names.map((name) => [name, power.test(name), temperature.test(name)])).toEqual([
+      ["acme-plant-1-press-07-power", true, false],
+      ["globex-site-a-oven-power", true, false],
+      ["globex-site-a-oven-temperature", false, true],
+    ]);
+  });
+
+  it.skipIf(!needs("promtool"))(
+    "the power target is the machine's total from the recording rules, one series for two devices",
+    () => {
+      const target = (
+        parse(readFileSync(join(out, "predictor", "acme-plant-1-press-07.yaml"), "utf8")) as {
+          targets: Array<{ name: string; expr: string }>;
+        }
+      ).targets.find((t) => t.name === "acme-plant-1-press-07-power")!;
+      const power = (machine: string, device: string, value: number) => ({
+        series: `floorsense_meter_system_power_watts{tenant="acme",site="plant-1",machine="${machine}",device="${device}"}`,
+        values: `${value}x5`,
+      });
+      const file = join(dir, "power-target.test.yml");
+      writeFileSync(
+        file,
+        stringify({
+          rule_files: [join(repoRoot, "prometheus", "rules", "recording.yml")],
+          evaluation_interval: "1m",
+          tests: [
+            {
+              interval: "1m",
+              input_series: [
+                power("press-07", "main", 1000),
+                power("press-07", "spindle", 250),
+                power("press-08", "main", 5000),
+              ],
+              promql_expr_test: [
+                {
+                  expr: target.expr,
+                  eval_time: "2m",
+                  exp_samples: [
+                    {
+                      labels:
+                        'tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="acme",site="plant-1",machine="press-07"}',
+                      value: 1250,
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      const result = spawnSync("promtool", ["test", "rules", file], { encoding: "utf8", timeout: 60_000 });
+      expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain("SUCCESS");
+    },
+  );
 
   it.skipIf(!needs("promtool"))("promtool accepts the scrape job (a valid prometheus.yml on its own)", () => {
     const output = execFileSync("promtool", ["check", "config", join(out, "prometheus", "scrape-acme.yml")], {

@@ -11,6 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dashboardExpressions } from "../../dashboards/expressions.js";
 import { machineDashboard } from "../../dashboards/machine-detail.js";
 import { renderDashboardJson } from "../../dashboards/render.js";
 import { parsePasswordFile, verifyPassword } from "../../lib/mosquitto-password-file.js";
@@ -58,7 +59,8 @@ function setup(): ProvisioningContext {
     dryRun: false,
     cwd: dir,
     note: () => {},
-    machineDashboard: (m) => renderDashboardJson(machineDashboard(m)),
+    machineDashboard: (m) =>
+      renderDashboardJson(machineDashboard(m, { temperatureForecast: m.temperatureForecast })),
   };
 }
 
@@ -71,6 +73,13 @@ function addPress07(): void {
     horizons: [],
     replace: false,
   });
+}
+
+/** The queries of a written dashboard's forecast panels, as `<panel> <refId>: <expr>`. */
+function forecastQueries(file: string): string[] {
+  return dashboardExpressions(JSON.parse(readFileSync(file, "utf8")))
+    .filter((e) => e.panel.endsWith("with forecast band"))
+    .map((e) => `${e.panel} ${e.refId}: ${e.expr}`);
 }
 
 /** Every file under the folder with its content, to prove a command wrote nothing. */
@@ -256,7 +265,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
       [
         "targets:",
         "  - name: acme-plant-1-press-07-power",
-        '    expr: floorsense_meter_system_power_watts{tenant="acme",site="plant-1",machine="press-07"}',
+        '    expr: tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="acme",site="plant-1",machine="press-07"}',
         "    horizons:",
         "      - 15m",
         "      - 1h",
@@ -268,6 +277,13 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
     expect(readFileSync(gen("dashboards", "acme-plant-1-press-07.json"), "utf8")).toBe(
       renderDashboardJson(machineDashboard({ tenant: "acme", site: "plant-1", machine: "press-07" })),
     );
+    // Its meters measure no temperature: only power forecasts, and only those of power targets.
+    expect(forecastQueries(gen("dashboards", "acme-plant-1-press-07.json"))).toEqual([
+      'Power with forecast band A: tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="acme", site="plant-1", machine="press-07"}',
+      'Power with forecast band B: floorsense_forecast{tenant="acme", site="plant-1", machine="press-07", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band C: floorsense_forecast_lower{tenant="acme", site="plant-1", machine="press-07", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band D: floorsense_forecast_upper{tenant="acme", site="plant-1", machine="press-07", target=~"(.*[-_])?power", horizon="$horizon"}',
+    ]);
 
     const before = snapshot(dir);
     const again = await cli(...PRESS_07);
@@ -298,7 +314,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
       [
         "targets:",
         "  - name: acme-p-oven-power",
-        '    expr: floorsense_meter_system_power_watts{tenant="acme",site="p",machine="oven"}',
+        '    expr: tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="acme",site="p",machine="oven"}',
         "    horizons:",
         "      - 30m",
         "      - 2h",
@@ -310,6 +326,35 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
         "",
       ].join("\n"),
     );
+    // The dashboard keeps watts and degrees apart: each panel selects its targets by name.
+    expect(forecastQueries(gen("dashboards", "acme-p-oven.json"))).toEqual([
+      'Power with forecast band A: tenant_site_machine:floorsense_meter_system_power_watts:sum{tenant="acme", site="p", machine="oven"}',
+      'Power with forecast band B: floorsense_forecast{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band C: floorsense_forecast_lower{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Power with forecast band D: floorsense_forecast_upper{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?power", horizon="$horizon"}',
+      'Temperature with forecast band A: floorsense_meter_temperature_celsius{tenant="acme", site="p", machine="oven", device=~"$device"}',
+      'Temperature with forecast band B: floorsense_forecast{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?temperature", horizon="$horizon"}',
+      'Temperature with forecast band C: floorsense_forecast_lower{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?temperature", horizon="$horizon"}',
+      'Temperature with forecast band D: floorsense_forecast_upper{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?temperature", horizon="$horizon"}',
+    ]);
+    // Re-running builds the same dashboard: the temperature panel is part of the description.
+    const again = await cli(
+      "machine",
+      "add",
+      "--tenant",
+      "acme",
+      "--site",
+      "p",
+      "--machine",
+      "oven",
+      "--device",
+      "plc=generic@tcp:10.0.0.9:502:1",
+      "--horizon",
+      "30m",
+      "--horizon",
+      "2h",
+    );
+    expect(again).toEqual({ code: 0, stdout: "no changes\n", stderr: "" });
   });
 
   it("--dry-run prints a unified diff, hides secrets and hashes, and writes nothing", async () => {

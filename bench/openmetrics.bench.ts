@@ -12,8 +12,6 @@
  * payload per device, as UTF-8 bytes) and for the whole exposition.
  */
 import { Counter, Gauge, Histogram, Registry, type RegistryContentType } from "prom-client";
-import { PayloadTemplate } from "../openmetrics/payload-template.js";
-import { SAMPLES_PER_READING, sdm630Reading } from "./bridge-payload.js";
 import {
   type Labels,
   type MetricFamily,
@@ -22,6 +20,8 @@ import {
   serializeOpenMetrics,
   serializePrometheusText,
 } from "../openmetrics/index.js";
+import { PayloadTemplate } from "../openmetrics/payload-template.js";
+import { SAMPLES_PER_READING, sdm630Reading } from "./bridge-payload.js";
 
 const DEVICES = Number(process.env.DEVICES ?? 1000);
 const SECONDS = Number(process.env.SECONDS ?? 1.5);
@@ -281,12 +281,7 @@ async function main(): Promise<void> {
     },
     [readingSamples, readingBytes],
   );
-  rows.push([
-    "template match (bridge payloads)",
-    matched,
-    parsed,
-    "parseOpenMetrics of the same payloads",
-  ]);
+  rows.push(["template match (bridge payloads)", matched, parsed, "parseOpenMetrics of the same payloads"]);
   const perPayload = (m: Measurement) => (1e6 / m.opsPerSecond / readings.length).toFixed(1);
   console.log(
     `bridge payloads (${fmt(readingBytes / readings.length)} B, ${SAMPLES_PER_READING} samples): template match ${perPayload(matched)} µs, full parse ${perPayload(parsed)} µs per payload (CPU time)`,

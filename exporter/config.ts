@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import {
@@ -24,6 +24,8 @@ const NAME = z
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const RESERVED_LABELS = new Set(["tenant", "site", "machine", "device"]);
+/** The error counter's own labels: a constant label of the same name would be overwritten there. */
+const ERROR_LABELS = new Set(["kind", "code"]);
 
 /** A Prometheus duration ("500ms", "10s") or a number of milliseconds, as milliseconds. */
 function duration(min = 0) {
@@ -204,14 +206,24 @@ export const EXPORTER_ENV = {
   "queue.dir": "FLOORSENSE_QUEUE_DIR",
 };
 
+export interface LoadOptions {
+  /**
+   * Check that the TLS files exist. The service needs them; `exporter plan` run on a laptop with
+   * the edge box's config does not.
+   */
+  requireFiles?: boolean;
+}
+
 /**
  * Loads edge.yaml once at start: the schema first, then what only the whole config can tell
- * (unique names, known profiles, plans within limits). Relative paths are relative to the file.
+ * (unique names, known profiles, plans within limits, one bus per port). Relative paths are
+ * relative to the file.
  */
 export function loadExporterConfig(
   file: string,
   overrides: ConfigOverride[] = [],
   env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
 ): ExporterConfig {
   const all = [...envOverrides(EXPORTER_ENV, env), ...overrides];
   const raw = loadYamlConfig(file, exporterConfigSchema, all);
@@ -223,12 +235,31 @@ export function loadExporterConfig(
 
   const profileDirs = raw.profile_dirs.map((dir) => resolve(base, dir));
   const busNames = new Map<string, number>();
+  const endpoints = new Map<string, number>();
   const deviceNames = new Map<string, string>();
   const buses = raw.buses.map((bus, b) => {
     const previousBus = busNames.get(bus.name);
     if (previousBus !== undefined)
       problem(["buses", b, "name"], `bus name already used by buses[${previousBus}]`, bus.name);
     busNames.set(bus.name, b);
+    // Two queues on one port would interleave their frames on the line: one bus owns each port.
+    const endpoint = endpointKey(bus);
+    const owner = endpoints.get(endpoint);
+    if (owner !== undefined) {
+      const earlier = `buses[${owner}] (${raw.buses[owner]!.name})`;
+      if (bus.type === "rtu")
+        problem(
+          ["buses", b, "device"],
+          `serial device already polled by ${earlier}; put these devices on that bus`,
+          bus.device,
+        );
+      else
+        problem(
+          ["buses", b, "host"],
+          `endpoint already polled by ${earlier}; put these devices on that bus`,
+          `${bus.host}:${bus.port}`,
+        );
+    } else endpoints.set(endpoint, b);
     const unitIds = new Map<number, number>();
     const resolved: ResolvedDevice[] = [];
     bus.devices.forEach((device, d) => {
@@ -251,6 +282,8 @@ export function loadExporterConfig(
         if (!LABEL_NAME.test(name)) problem(at("labels", name), "not a valid label name", name);
         else if (RESERVED_LABELS.has(name)) {
           problem(at("labels", name), `label ${name} comes from the topic, it cannot be set here`, name);
+        } else if (ERROR_LABELS.has(name)) {
+          problem(at("labels", name), `label ${name} is set by floorsense_device_read_errors_total`, name);
         }
       }
       let profileDef: Profile;
@@ -262,8 +295,18 @@ export function loadExporterConfig(
         else problem(at("profile"), (error as Error).message, device.profile);
         return;
       }
+      const deviceMax = device.max_registers_per_request;
+      if (deviceMax !== undefined && deviceMax > profileDef.maxRegistersPerRequest) {
+        // A device may accept less than its profile says, never more: the profile holds the meter's limit.
+        problem(
+          at("max_registers_per_request"),
+          `above the maximum of profile ${profileDef.name} (${profileDef.maxRegistersPerRequest} registers per request)`,
+          deviceMax,
+        );
+        return;
+      }
       const limits = {
-        maxRegisters: device.max_registers_per_request ?? profileDef.maxRegistersPerRequest,
+        maxRegisters: deviceMax ?? profileDef.maxRegistersPerRequest,
         maxBits: profileDef.maxBitsPerRequest,
         maxGap: device.max_gap ?? profileDef.maxGap,
       };
@@ -298,9 +341,10 @@ export function loadExporterConfig(
 
   for (const key of ["ca", "cert", "key"] as const) {
     const path = raw.mqtt.tls?.[key];
-    if (path !== undefined && !existsSync(resolve(base, path))) {
-      problem(["mqtt", "tls", key], `file not found (${resolve(base, path)})`, path);
-    }
+    if (options.requireFiles === false || path === undefined) continue;
+    const full = resolve(base, path);
+    if (!existsSync(full))
+      problem(["mqtt", "tls", key], full === path ? "file not found" : `file not found: ${full}`, path);
   }
 
   // Every cycle passes through the queue at replay_rate; slower than the polls and it never drains.
@@ -335,6 +379,19 @@ export function loadExporterConfig(
     },
     buses,
   };
+}
+
+/** What a bus talks to, so two buses on one port can be told apart from two ports. */
+function endpointKey(bus: BusConfig): string {
+  if (bus.type !== "rtu") return `tcp ${bus.host.toLowerCase()}:${bus.port}`;
+  // /dev/serial/by-id/… links and /dev/ttyUSB0 can name one adapter.
+  let device = bus.device;
+  try {
+    device = realpathSync(device);
+  } catch {
+    // A port that is not plugged in yet: compare the names as written.
+  }
+  return `rtu ${device}`;
 }
 
 function round(value: number): number {

@@ -3,11 +3,55 @@ import type { DeviceReading } from "./device-reader.js";
 import { READ_ERROR_KINDS, type ReadErrorKind } from "./modbus-transport.js";
 import type { Profile } from "./profile.js";
 
-/** Read errors of one device since the exporter started: the counter in every payload. */
-export type ErrorTotals = Record<ReadErrorKind, number>;
+/**
+ * Exception codes a meter itself answers with (01 illegal function, 02 illegal data address,
+ * 03 illegal data value, 04 device failure, 06 busy). Their series are in every payload from the
+ * first cycle, so increase() sees the first one; other codes appear when they first happen.
+ */
+export const EXCEPTION_CODES: readonly number[] = [1, 2, 3, 4, 6];
+
+/**
+ * Read errors of one device since the exporter started: the counter in every payload. Exceptions
+ * are counted per code ("" when the code is unknown), the other kinds as a whole.
+ */
+export interface ErrorTotals {
+  kinds: Record<Exclude<ReadErrorKind, "exception">, number>;
+  exceptions: Map<string, number>;
+}
 
 export function emptyErrorTotals(): ErrorTotals {
-  return { timeout: 0, crc: 0, exception: 0, disconnect: 0, other: 0 };
+  return {
+    kinds: { timeout: 0, crc: 0, disconnect: 0, other: 0 },
+    exceptions: new Map(EXCEPTION_CODES.map((code) => [String(code), 0])),
+  };
+}
+
+function countError(totals: ErrorTotals, error: { kind: ReadErrorKind; code?: number }): void {
+  if (error.kind !== "exception") totals.kinds[error.kind]++;
+  else {
+    const code = error.code === undefined ? "" : String(error.code);
+    totals.exceptions.set(code, (totals.exceptions.get(code) ?? 0) + 1);
+  }
+}
+
+/**
+ * The error counter's samples: every kind, exceptions split by code. Every sample has both labels
+ * (`code=""`, which Prometheus treats as absent, for the other kinds) so `sum by (kind)` and
+ * `sum by (code)` work alike on all of them.
+ */
+function errorSamples(totals: ErrorTotals, constantLabels: Labels, at: number): Sample[] {
+  const sample = (kind: ReadErrorKind, code: string, value: number): Sample => ({
+    name: "floorsense_device_read_errors_total",
+    labels: { ...constantLabels, kind, code },
+    value,
+    timestamp: at,
+  });
+  const codes = [...totals.exceptions.keys()].sort((a, b) => Number(a) - Number(b));
+  return READ_ERROR_KINDS.flatMap((kind) =>
+    kind === "exception"
+      ? codes.map((code) => sample(kind, code, totals.exceptions.get(code)!))
+      : [sample(kind, "", totals.kinds[kind])],
+  );
 }
 
 /**
@@ -52,7 +96,7 @@ export function buildCycle(
     family.samples.push(sample);
   }
 
-  for (const error of reading.errors) errorTotals[error.kind]++;
+  for (const error of reading.errors) countError(errorTotals, error);
   const at = reading.startedAtMs / 1000;
   const health: MetricFamily[] = [
     {
@@ -85,13 +129,8 @@ export function buildCycle(
     {
       name: "floorsense_device_read_errors",
       type: "counter",
-      help: "Failed reads of this device since the exporter started, by kind.",
-      samples: READ_ERROR_KINDS.map((kind) => ({
-        name: "floorsense_device_read_errors_total",
-        labels: { ...constantLabels, kind },
-        value: errorTotals[kind],
-        timestamp: at,
-      })),
+      help: "Failed reads of this device since the exporter started, by kind and Modbus exception code.",
+      samples: errorSamples(errorTotals, constantLabels, at),
     },
   ];
   return [...[...families.values()].filter((family) => family.samples.length > 0), ...health];

@@ -15,6 +15,8 @@ export interface ReadValue {
 export interface ReadFailure {
   kind: ReadErrorKind;
   message: string;
+  /** The Modbus exception code the device answered with, for kind "exception". */
+  code?: number;
   request?: PlannedRequest;
 }
 
@@ -102,7 +104,12 @@ export class DeviceReader {
           );
           continue;
         }
-        errors.push({ kind: "exception", message: error.message, request });
+        errors.push({
+          kind: "exception",
+          message: error.message,
+          request,
+          ...(error.exceptionCode !== undefined ? { code: error.exceptionCode } : {}),
+        });
         continue;
       }
       errors.push({ kind: error.kind, message: error.message, request });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ConfigOverride } from "../lib/config-loader.js";
 import { type ServiceHttp, startServiceHttp } from "../lib/http-server.js";
 import { exitOnSignals, once } from "../lib/lifecycle.js";
@@ -83,16 +84,22 @@ export async function runExporter(options: ExporterRunOptions): Promise<RunningE
       const device = byName.get(reading.device)!;
       const families = buildCycle(reading, device.profileDef, device.labels, errorTotals.get(device.name)!);
       const topic = readingsTopic(config.identity, device.name);
-      const cycle = queue.append(topic, Buffer.from(serializeOpenMetrics(families), "utf8"));
-      logger.debug(
-        {
-          device: device.name,
-          seq: cycle.seq,
-          timestamp: reading.startedAtMs / 1000,
-          values: reading.values.length,
-        },
-        "cycle queued",
-      );
+      const payload = Buffer.from(serializeOpenMetrics(families), "utf8");
+      const cycle = queue.append(topic, payload);
+      // Samples and a hash of the exact bytes let a receiver prove it got every cycle unchanged;
+      // the hash is only worth its time when someone reads the debug log.
+      if (logger.isLevelEnabled("debug"))
+        logger.debug(
+          {
+            device: device.name,
+            seq: cycle.seq,
+            timestamp: reading.startedAtMs / 1000,
+            values: reading.values.length,
+            samples: families.reduce((n, family) => n + family.samples.length, 0),
+            sha1: createHash("sha1").update(payload).digest("hex"),
+          },
+          "cycle queued",
+        );
       const result = !reading.up ? "failed" : reading.errors.length > 0 ? "partial" : "ok";
       metrics.pollCycles.inc({ device: device.name, result });
       // A device going down or coming back is news; the same failure every cycle is not.

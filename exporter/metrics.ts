@@ -10,7 +10,12 @@ export interface ExporterMetrics {
   replayedCycles: Counter;
   droppedCycles: Counter<"reason">;
   mqttConnected: Gauge;
+  mqttConnectFailures: Counter<"reason">;
 }
+
+/** Why a connection attempt failed: a rejected login must not look like a broker that is down. */
+export const CONNECT_FAILURE_REASONS = ["not_authorized", "unreachable", "timeout", "other"] as const;
+export type ConnectFailureReason = (typeof CONNECT_FAILURE_REASONS)[number];
 
 export function createExporterMetrics(): ExporterMetrics {
   const registry = new Registry();
@@ -49,8 +54,15 @@ export function createExporterMetrics(): ExporterMetrics {
       help: "1 while the exporter is connected to the MQTT broker.",
       registers: [registry],
     }),
+    mqttConnectFailures: new Counter({
+      name: "floorsense_exporter_mqtt_connect_failures_total",
+      help: "Failed attempts to connect to the MQTT broker by reason: not_authorized (credentials rejected), unreachable (refused, no route, unknown host), timeout (no CONNACK in time), other.",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
   };
   for (const reason of ["size", "age", "corrupt"]) metrics.droppedCycles.inc({ reason }, 0);
+  for (const reason of CONNECT_FAILURE_REASONS) metrics.mqttConnectFailures.inc({ reason }, 0);
   metrics.mqttConnected.set(0);
   return metrics;
 }

@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "../lib/logger.js";
 import { OPENMETRICS_CONTENT_TYPE } from "../openmetrics/index.js";
 import type { ExporterConfig } from "./config.js";
-import type { ExporterMetrics } from "./metrics.js";
+import type { ConnectFailureReason, ExporterMetrics } from "./metrics.js";
 import type { StoreAndForward } from "./store-and-forward.js";
 
 export function readingsTopic(identity: ExporterConfig["identity"], device: string): string {
@@ -12,6 +12,34 @@ export function readingsTopic(identity: ExporterConfig["identity"], device: stri
 
 export function statusTopic(identity: ExporterConfig["identity"]): string {
   return `floorsense/v1/${identity.tenant}/${identity.site}/${identity.machine}/status`;
+}
+
+/** CONNACK codes that refuse the login: MQTT 5 134/135, MQTT 3.1.1 4/5. */
+const REFUSED_LOGIN: Record<4 | 5, number[]> = { 5: [134, 135], 4: [4, 5] };
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+]);
+
+/** Sorts an error the MQTT client reports while connecting into the reasons the metric counts. */
+export function classifyConnectError(
+  error: { message?: string; code?: unknown },
+  protocolVersion: 4 | 5,
+): ConnectFailureReason {
+  const message = error.message ?? "";
+  if (
+    (typeof error.code === "number" && REFUSED_LOGIN[protocolVersion].includes(error.code)) ||
+    /not authori[sz]ed|bad user ?name or password/i.test(message)
+  )
+    return "not_authorized";
+  if (error.code === "ETIMEDOUT" || /connack timeout/i.test(message)) return "timeout";
+  if (typeof error.code === "string" && UNREACHABLE.has(error.code)) return "unreachable";
+  return "other";
 }
 
 /** In-flight publishes: enough to keep a link busy, few enough that a reconnect resends little. */
@@ -88,14 +116,19 @@ export class MqttPublisher {
       this.options.metrics.mqttConnected.set(0);
     });
     client.on("error", (error) => {
+      // Every failed attempt is counted; errors of a live connection end in "close" and are not attempts.
+      const reason = classifyConnectError(
+        error as { message?: string; code?: unknown },
+        config.protocol_version,
+      );
+      if (!this.connected) this.options.metrics.mqttConnectFailures.inc({ reason });
       // Repeated failures while the broker is away are one condition: log it once.
       const message = error.message;
       if (message === this.lastError) return;
       this.lastError = message;
-      const rejected = /not authori[sz]ed|bad user name or password|bad username/i.test(message);
       logger.error(
-        { url: config.url, err: message },
-        rejected ? "the broker rejected the credentials" : "broker connection failed",
+        { url: config.url, err: message, reason },
+        reason === "not_authorized" ? "the broker rejected the credentials" : "broker connection failed",
       );
     });
   }

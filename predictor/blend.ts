@@ -19,6 +19,11 @@ export interface BlendSettings {
   pooled: BlendChoice;
 }
 
+/** Whether any series (or the pooled choice, which new series get) gives the LSTM a share at all. */
+export function blendUsesLstm(settings: BlendSettings): boolean {
+  return settings.pooled.weight > 0 || Object.values(settings.perSeries).some((c) => c.weight > 0);
+}
+
 /** LSTM shares tried: steps of 0.1 are as fine as a few months of validation errors can tell apart. */
 export const BLEND_WEIGHTS = Array.from({ length: 11 }, (_, i) => (10 - i) / 10);
 

@@ -98,10 +98,16 @@ export const predictorConfigSchema = z
     targets: z.array(targetSchema).min(1),
     model_dir: z.string().min(1).default("./predictor-models"),
     keep_versions: z.number().int().min(1).default(3),
-    /** Train at start when no stored model exists for a target. */
+    /**
+     * Train at start when no stored model exists for a target, and retry every
+     * retry_untrained_every; false: the service trains only on the targets' schedules (leave
+     * training to `predictor train --once`).
+     */
     train_on_start: z.boolean().default(true),
     /** While a target has no model to serve (a fresh install, too little history), retry this often. */
     retry_untrained_every: duration("retry_untrained_every").default("5m"),
+    /** How often the model store is checked for a version saved by another process (train --once). */
+    model_reload_interval: duration("model_reload_interval").default("1m"),
     backend: z.enum(["auto", "node", "wasm", "cpu"]).default("auto"),
     web: z
       .strictObject({

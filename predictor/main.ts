@@ -102,23 +102,37 @@ export async function runPredictor(configFile: string, overrides: ConfigOverride
       onSkipped: () =>
         logger.warn({ target: name }, "training still running at its next scheduled time; skipped"),
     });
-    // Without a model there is nothing to forecast with until the next cron time, which may be a
-    // day away; retry sooner until the first training succeeds, and while a baseline stands in for
-    // an LSTM that only lacked history, so the LSTM takes over as soon as the history suffices.
-    const retryUntrained = new IntervalLoop(
-      parseDuration(config.retry_untrained_every),
+    // A version saved by another process (`train --once` from a CronJob) is served without a restart.
+    const reload = new IntervalLoop(
+      parseDuration(config.model_reload_interval),
       async () => {
-        // A training under way is not "skipped" noise in the log; the next tick looks again.
-        if (runner.wantsEarlyTraining && !job.running) await job.runNow();
+        // Forecast at once with the new model rather than at the next tick.
+        if ((await runner.reloadNewer()) !== undefined) await runner.forecastOnce().catch(() => {});
       },
-      (error) => logger.warn({ target: name, err: error }, "retrying the first training failed"),
+      (error) => logger.warn({ target: name, err: error }, "loading a newer stored model failed"),
     );
-    loops.push(loop, retryUntrained);
+    loops.push(loop, reload);
     jobs.push(job);
     loop.start();
     job.start();
-    if (!runner.served && config.train_on_start) void job.runNow();
-    retryUntrained.start(false);
+    reload.start(false);
+    // With train_on_start false, training is left to the schedule (or a CronJob): nothing here.
+    if (config.train_on_start) {
+      // Without a model there is nothing to forecast with until the next cron time, which may be a
+      // day away; retry sooner until the first training succeeds, and while a baseline stands in for
+      // an LSTM that only lacked history, so the LSTM takes over as soon as the history suffices.
+      const retryUntrained = new IntervalLoop(
+        parseDuration(config.retry_untrained_every),
+        async () => {
+          // A training under way is not "skipped" noise in the log; the next tick looks again.
+          if (runner.wantsEarlyTraining && !job.running) await job.runNow();
+        },
+        (error) => logger.warn({ target: name, err: error }, "retrying the first training failed"),
+      );
+      loops.push(retryUntrained);
+      if (!runner.served) void job.runNow();
+      retryUntrained.start(false);
+    }
   }
   logger.info({ targets: runners.map((r) => r.target.name) }, "predictor running");
 }

@@ -132,6 +132,12 @@ export class PredictorMetrics {
     labelNames: ["target"],
     registers: [this.registry],
   });
+  readonly modelLoadFailures = new Counter({
+    name: "floorsense_predictor_model_load_failures_total",
+    help: "Stored model versions not loaded: unreadable, or trained for another configuration of the target.",
+    labelNames: ["target"],
+    registers: [this.registry],
+  });
 
   private readonly servedInfo = new Map<string, Record<string, string>>();
   private readonly maseModels = new Map<string, string[]>();
@@ -143,6 +149,7 @@ export class PredictorMetrics {
   initTarget(target: string): void {
     this.failures.inc({ target }, 0);
     this.forecastErrors.inc({ target }, 0);
+    this.modelLoadFailures.inc({ target }, 0);
   }
 
   setForecasts(target: string, forecasts: SeriesForecast[]): void {

@@ -21,6 +21,9 @@ export interface ModelMetadata {
   /** Per-series LSTM/baseline weights, present when "lstm_blend" is served. */
   blend?: BlendSettings;
   reason: string;
+  /** The target's PromQL and counter setting at training; absent in versions saved before they were recorded. */
+  expr?: string;
+  counter?: boolean;
   stepMs: number;
   horizonLabels: string[];
   horizonSteps: number[];
@@ -46,6 +49,14 @@ export interface StoredModel {
 }
 
 const VERSION_DIR = /^v(\d{6,})$/;
+
+export interface LoadOptions {
+  /** Why a version must not be served (e.g. it was trained for another configuration); undefined accepts it. */
+  reject?: (metadata: ModelMetadata) => string | undefined;
+  onReject?: (dir: string, reason: string) => void;
+  /** Only versions newer than this one are looked at. */
+  newerThan?: number;
+}
 
 /**
  * Models on disk: <root>/<target>/v000001/{model.json,weights.bin,metadata.json}. A version is
@@ -74,6 +85,11 @@ export class ModelStore {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
+  }
+
+  /** The highest version number on disk (a directory listing, nothing read), or undefined. */
+  async newestVersion(target: string): Promise<number | undefined> {
+    return (await this.versions(target)).at(-1);
   }
 
   async save(metadata: Omit<ModelMetadata, "version">, model?: LayersModel): Promise<ModelMetadata> {
@@ -105,16 +121,26 @@ export class ModelStore {
     }
   }
 
-  /** The newest version that loads; broken ones are skipped and reported through `onSkip`. */
+  /**
+   * The newest version that loads and is not rejected; broken ones are skipped and reported through
+   * `onSkip`, rejected ones through `options.onReject` (their network is not even read).
+   */
   async loadLatest(
     target: string,
     tf: Tf,
     onSkip?: (dir: string, error: unknown) => void,
+    options: LoadOptions = {},
   ): Promise<StoredModel | undefined> {
     for (const version of (await this.versions(target)).reverse()) {
+      if (options.newerThan !== undefined && version <= options.newerThan) break;
       const dir = join(this.targetDir(target), `v${String(version).padStart(6, "0")}`);
       try {
         const metadata = JSON.parse(await readFile(join(dir, "metadata.json"), "utf8")) as ModelMetadata;
+        const rejected = options.reject?.(metadata);
+        if (rejected !== undefined) {
+          options.onReject?.(dir, rejected);
+          continue;
+        }
         const model = metadata.lstm ? await loadLayersModelFromDir(tf, dir) : undefined;
         return { metadata, model, dir };
       } catch (error) {

@@ -135,16 +135,25 @@ export class PrometheusClient {
       throw new PrometheusQueryError(expr, `${this.base} unreachable: ${(error as Error).message}`);
     }
     const text = await response.text();
+    // Gateways in front of Mimir or Prometheus refuse with a bare text body; say what to look at.
+    const refused =
+      response.status === 401 || response.status === 403
+        ? " (credentials or tenant refused: check prometheus.auth and prometheus.tenant)"
+        : "";
     let parsed: QueryRangeBody;
     try {
       parsed = JSON.parse(text) as QueryRangeBody;
     } catch {
-      throw new PrometheusQueryError(expr, `HTTP ${response.status}: ${text.slice(0, 200)}`, response.status);
+      throw new PrometheusQueryError(
+        expr,
+        `HTTP ${response.status}${refused}: ${text.trim().slice(0, 200)}`,
+        response.status,
+      );
     }
     if (parsed.status !== "success" || !parsed.data) {
       throw new PrometheusQueryError(
         expr,
-        `HTTP ${response.status} ${parsed.errorType ?? "error"}: ${parsed.error ?? "no data"}`,
+        `HTTP ${response.status} ${parsed.errorType ?? "error"}${refused}: ${parsed.error ?? "no data"}`,
         response.status,
       );
     }

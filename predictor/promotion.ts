@@ -1,6 +1,6 @@
 import type { ModelReport } from "./backtest.js";
 import { isBaseline } from "./baselines.js";
-import type { BlendSettings } from "./blend.js";
+import { type BlendSettings, blendUsesLstm } from "./blend.js";
 
 export interface PromotionDecision {
   /** The model to serve: "lstm", "lstm_blend" or a baseline's name. */
@@ -22,14 +22,28 @@ function usable(report: ModelReport): boolean {
 /**
  * Serve the candidate (the LSTM or its blend) only when it beats the best baseline on backtest
  * MASE; otherwise the best baseline. Ties go to the baseline: simpler, and no worse. Other
- * LSTM variants in the reports are neither candidates nor baselines.
+ * LSTM variants in the reports are neither candidates nor baselines. A blend (`blend`, its
+ * weights) that gives the LSTM no share anywhere is a mix of baselines, not the LSTM: it is not a
+ * candidate, and the best baseline is served under its own name.
  */
-export function choosePromotion(reports: ModelReport[], candidate = "lstm"): PromotionDecision {
+export function choosePromotion(
+  reports: ModelReport[],
+  candidate = "lstm",
+  blend?: BlendSettings,
+): PromotionDecision {
   const baselines = reports.filter((r) => isBaseline(r.model) && usable(r));
   const best = baselines.reduce<ModelReport | undefined>(
     (winner, r) => (!winner || r.overall.mase < winner.overall.mase ? r : winner),
     undefined,
   );
+  if (blend && !blendUsesLstm(blend)) {
+    if (!best) throw new Error("no model could be evaluated on the held-out data (too little data?)");
+    return {
+      served: best.model,
+      bestBaseline: best.model,
+      reason: `${candidate} gives the LSTM weight 0 for every series; best baseline ${best.model} ${fmt(best.overall.mase)}`,
+    };
+  }
   const lstm = reports.find((r) => r.model === candidate);
   if (!best) {
     if (lstm && usable(lstm))

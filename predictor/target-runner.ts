@@ -6,9 +6,11 @@ import type { ResolvedTarget } from "./config.js";
 import type { SeriesStats } from "./features.js";
 import { forecastAll, type ServedModel, servedModel, servesNetwork } from "./forecaster.js";
 import type { PredictorMetrics } from "./metrics.js";
+import { configMismatch } from "./model-compatibility.js";
 import type { ModelMetadata, ModelStore } from "./model-store.js";
 import type { PrometheusClient } from "./prometheus-client.js";
 import { type GridSeries, prepareSeries } from "./series-preparation.js";
+import { SeriesWindowCache } from "./series-window-cache.js";
 import { trainInThread } from "./training-thread.js";
 import type { WorkerTrainingResult } from "./training-worker.js";
 
@@ -37,6 +39,8 @@ export function trainingMetadata(
     ModelMetadata,
     | "target"
     | "createdAt"
+    | "expr"
+    | "counter"
     | "stepMs"
     | "horizonLabels"
     | "horizonSteps"
@@ -84,8 +88,19 @@ export class TargetRunner {
   private readonly alarms: AnomalyAlarmTracker;
   /** End of the grid of the last round that fed the detector; undefined before the first. */
   private alarmsFedUntilMs: number | undefined;
+  private lastRound: Promise<unknown> = Promise.resolve();
+  /**
+   * The forecast rounds' window of every series: after the first round a round reads only the new
+   * steps. Its content depends on the target alone (expression, step, gaps, counter), not on the
+   * served model; a model needing a longer window makes the next read a full one.
+   */
+  private readonly window: SeriesWindowCache;
   private stopping = false;
   private stopThread: (() => void) | undefined;
+  /** A training of this process is under way: it swaps in the version it saves itself. */
+  private training = false;
+  /** Newest stored version already looked at: each is judged, logged and counted once. */
+  private examinedVersion = 0;
   private readonly now: () => number;
   private readonly logger: Logger;
 
@@ -95,6 +110,12 @@ export class TargetRunner {
   ) {
     this.now = deps.now ?? Date.now;
     this.alarms = new AnomalyAlarmTracker(deps.detector);
+    this.window = new SeriesWindowCache(deps.client, {
+      expr: target.config.expr,
+      stepMs: target.stepMs,
+      maxGapSteps: target.maxGapSteps,
+      counter: target.config.counter,
+    });
     this.logger = deps.logger.child({ target: target.name });
     deps.metrics.initTarget(target.name);
   }
@@ -109,26 +130,69 @@ export class TargetRunner {
     return history !== undefined && history.needed <= Math.floor(this.target.lookbackMs / this.target.stepMs);
   }
 
-  /** Stops a training in progress at its next batch; nothing half-trained gets saved. */
+  /** Ends a training in progress at once (its worker is terminated); nothing half-trained gets saved. */
   requestStop(): void {
     this.stopping = true;
     this.stopThread?.();
   }
 
+  /** Serves the newest stored version trained for the target as configured; false when there is none. */
   async loadStored(): Promise<boolean> {
-    const { tf } = await this.deps.loadTf();
-    const stored = await this.deps.store.loadLatest(this.target.name, tf, (dir, error) =>
-      this.logger.warn({ dir, err: error }, "stored model unreadable, trying an older one"),
-    );
-    if (!stored) return false;
-    this.swap(servedModel(stored.metadata, stored.model, tf));
-    const finished = Date.parse(stored.metadata.createdAt) + stored.metadata.trainingSeconds * 1000;
-    this.deps.metrics.recordTraining(this.target.name, stored.metadata.trainingSeconds, true, finished);
-    this.logger.info(
-      { version: stored.metadata.version, model: stored.metadata.served },
-      "loaded stored model",
-    );
-    return true;
+    return (await this.loadNewest(0, "loaded stored model")) !== undefined;
+  }
+
+  /**
+   * Serves a stored version newer than the served one, saved by another process (`predictor train
+   * --once` from a CronJob). Costs one directory listing when there is none, so it can run often.
+   * Returns the version now served, or undefined when nothing changed.
+   */
+  async reloadNewer(): Promise<number | undefined> {
+    if (this.training) return undefined;
+    const newest = await this.deps.store.newestVersion(this.target.name);
+    const served = this.served?.metadata.version ?? 0;
+    if (newest === undefined || newest <= Math.max(served, this.examinedVersion)) return undefined;
+    return this.loadNewest(served, "loaded newer stored model");
+  }
+
+  private async loadNewest(newerThan: number, message: string): Promise<number | undefined> {
+    const failed = () => this.deps.metrics.modelLoadFailures.inc({ target: this.target.name });
+    try {
+      const newest = (await this.deps.store.newestVersion(this.target.name)) ?? 0;
+      const { tf } = await this.deps.loadTf();
+      const stored = await this.deps.store.loadLatest(
+        this.target.name,
+        tf,
+        (dir, error) => {
+          failed();
+          this.logger.warn({ dir, err: error }, "stored model unreadable, trying an older one");
+        },
+        {
+          newerThan,
+          reject: (metadata) => configMismatch(metadata, this.target),
+          onReject: (dir, reason) => {
+            failed();
+            this.logger.warn({ dir, reason }, "stored model not served");
+          },
+        },
+      );
+      // Judged (and logged) now; a failure before this point, e.g. of the backend, is retried.
+      this.examinedVersion = Math.max(this.examinedVersion, newest);
+      if (!stored) return undefined;
+      const next = servedModel(stored.metadata, stored.model, tf);
+      // Built completely before the swap; a training of this process may have served a newer one meanwhile.
+      if ((this.served?.metadata.version ?? 0) >= stored.metadata.version) {
+        next.network?.dispose();
+        return undefined;
+      }
+      this.swap(next);
+      const finished = Date.parse(stored.metadata.createdAt) + stored.metadata.trainingSeconds * 1000;
+      this.deps.metrics.recordTraining(this.target.name, stored.metadata.trainingSeconds, true, finished);
+      this.logger.info({ version: stored.metadata.version, model: stored.metadata.served }, message);
+      return stored.metadata.version;
+    } catch (error) {
+      failed();
+      throw error;
+    }
   }
 
   private swap(next: ServedModel): void {
@@ -164,6 +228,7 @@ export class TargetRunner {
   async train(): Promise<void> {
     const started = this.now();
     const startedHr = performance.now();
+    this.training = true;
     try {
       const { tf } = await this.deps.loadTf();
       const series = await this.fetch(this.target.lookbackMs);
@@ -171,6 +236,7 @@ export class TargetRunner {
       const missing = series.reduce((n, s) => n + s.missing, 0);
       this.logger.info({ series: series.length, interpolated, missing }, "training data fetched");
       const settings = this.target.config.model;
+      if (this.stopping) throw new Error("training interrupted by shutdown");
       const thread = trainInThread(
         {
           backend: this.deps.backendChoice ?? "auto",
@@ -200,6 +266,8 @@ export class TargetRunner {
           {
             target: this.target.name,
             createdAt: new Date(started).toISOString(),
+            expr: this.target.config.expr,
+            counter: this.target.config.counter,
             stepMs: this.target.stepMs,
             horizonLabels: this.target.horizonLabels,
             horizonSteps: this.target.horizonSteps,
@@ -233,6 +301,8 @@ export class TargetRunner {
         this.now(),
       );
       throw error;
+    } finally {
+      this.training = false;
     }
   }
 
@@ -249,10 +319,19 @@ export class TargetRunner {
   /**
    * Latest data → streaming anomaly alarms, and with a served model forecasts, intervals and
    * anomaly scores, on /metrics. The first round brings the detector's warm-up history (as much as
-   * Prometheus has), later ones what the forecasts need, or what failed rounds missed. A failure
-   * of either part leaves the other's results published and fails the round (counted).
+   * Prometheus has), later ones what the forecasts need, or what failed rounds missed; the window
+   * cache asks Prometheus only for the steps it lacks. A failure of either part leaves the other's
+   * results published and fails the round (counted). Rounds never overlap: the forecast loop, a
+   * finished training and a newly loaded version each ask for one, and they share the series
+   * window and the detector, so a round asked for during another runs after it.
    */
-  async forecastOnce(): Promise<number> {
+  forecastOnce(): Promise<number> {
+    const round = this.lastRound.then(() => this.forecastRound());
+    this.lastRound = round.catch(() => undefined);
+    return round;
+  }
+
+  private async forecastRound(): Promise<number> {
     const served = this.served;
     const t = this.target;
     const endMs = this.gridEnd();
@@ -266,7 +345,9 @@ export class TargetRunner {
     let failure: { error: unknown } | undefined;
     let forecastCount = 0;
     try {
-      const series = await this.fetch(steps * t.stepMs, endMs);
+      const series = await this.window.read(endMs - steps * t.stepMs, endMs);
+      // /metrics gets a turn between preparing the window and forecasting: each holds the loop a while.
+      await new Promise((resolve) => setImmediate(resolve));
       if (served) {
         try {
           // Exactly the range a forecast-only round fetches: the forecasts do not depend on the detector.

@@ -6,7 +6,11 @@ import type { WorkerMessage, WorkerTrainingInput, WorkerTrainingResult } from ".
 
 export interface TrainingThread {
   result: Promise<WorkerTrainingResult>;
-  /** Asks the worker to stop at its next batch; the result then rejects or comes back early. */
+  /**
+   * Terminates the worker at once and rejects the result ("training interrupted by shutdown"):
+   * waiting for the current batch, the ensemble, the blend choice and the backtest would only
+   * produce a result nobody keeps.
+   */
   stop(): void;
 }
 
@@ -33,8 +37,15 @@ export function trainInThread(
   } else {
     worker = new Worker(new URL("./training-worker.js", import.meta.url), options);
   }
+  let settled = false;
+  let interrupt = () => {};
   const result = new Promise<WorkerTrainingResult>((resolve, reject) => {
-    let settled = false;
+    interrupt = () => {
+      if (settled) return;
+      settled = true;
+      reject(new Error("training interrupted by shutdown"));
+      void worker.terminate();
+    };
     worker.on("message", (message: WorkerMessage) => {
       onMessage?.(message);
       if (message.type === "done") {
@@ -55,5 +66,5 @@ export function trainInThread(
       if (!settled) reject(new Error(`training worker exited with code ${code} before finishing`));
     });
   });
-  return { result, stop: () => worker.postMessage({ type: "stop" }) };
+  return { result, stop: () => interrupt() };
 }

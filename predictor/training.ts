@@ -244,7 +244,7 @@ export async function trainTarget(input: TrainingInput): Promise<TrainingOutcome
     stride: input.stride ?? Math.max(1, Math.floor(testOrigins / 4_000)),
     onTestForecasts: input.onTestForecasts,
   });
-  const chosen = choosePromotion(reports, blend ? LSTM_BLEND : "lstm");
+  const chosen = choosePromotion(reports, blend ? LSTM_BLEND : "lstm", blend?.settings);
   const decision: PromotionDecision =
     blend && chosen.served === LSTM_BLEND ? { ...chosen, blend: blend.settings } : chosen;
   return {

@@ -63,7 +63,8 @@ const planCommand: CommandModule<object, { config: string; "response-latency": s
         describe: "Time a meter takes to start answering, counted once per request in the serial wire time",
       }),
   handler: (args) => {
-    const config = loadExporterConfig(args.config);
+    // The plan is read off the config, often on another computer than the edge box: its TLS files need not be here.
+    const config = loadExporterConfig(args.config, [], process.env, { requireFiles: false });
     process.stdout.write(formatPlan(config, parseDuration(args["response-latency"])));
   },
 };
@@ -157,26 +158,32 @@ export const exporterCommand: CommandModule<object, RunArgs> = {
       .command(profilesCommand as CommandModule<RunArgs, never>)
       .command(planCommand as CommandModule<RunArgs, never>)
       .command(simulateCommand as CommandModule<RunArgs, never>)
-      .option("config", { type: "string", default: "edge.yaml", describe: "Edge config file" })
+      // The service's flags mean nothing to profiles, plan and simulate: not global, so their --help
+      // does not list them and strict parsing refuses them there.
+      .option("config", { type: "string", default: "edge.yaml", describe: "Edge config file", global: false })
       .option("web.listen-address", {
         type: "string",
         describe: "Address for /metrics, /healthz and /readyz",
         defaultDescription: "web.listen_address from the config, 0.0.0.0:9464",
+        global: false,
       })
       .option("mqtt.url", {
         type: "string",
         describe: "Broker URL (env FLOORSENSE_MQTT_URL)",
         defaultDescription: "from the config",
+        global: false,
       })
       .option("queue.dir", {
         type: "string",
         describe: "Store-and-forward folder (env FLOORSENSE_QUEUE_DIR)",
         defaultDescription: "from the config",
+        global: false,
       })
       .option("log.level", {
         type: "string",
         describe: "fatal, error, warn, info, debug, trace or silent",
         defaultDescription: "log_level from the config, info",
+        global: false,
       }) as Argv<RunArgs>,
   handler: async (args) => {
     await runExporter({ configFile: args.config, overrides: overrides(args), handleSignals: true });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { DeviceReader } from "../../exporter/device-reader.js";
 import { createModbusTransport } from "../../exporter/modbus-transport.js";
 import { loadProfile } from "../../exporter/profile.js";
 import { createLogger } from "../../lib/logger.js";
-import { CLI_ENTRY, runCli } from "../support/cli.js";
+import { CLI_ENTRY, REPO_ROOT, runCli } from "../support/cli.js";
 import { freePort, waitForPort } from "../support/ports.js";
 import { startProcess, stopAll } from "../support/processes.js";
 
@@ -63,6 +63,46 @@ describe("floorsense exporter subcommands", () => {
     );
     expect(lines).toContain("    1  04  0x0000     80      34      12");
     expect(lines).toContain("  bus busy 1050.8 ms per round of all devices");
+  });
+
+  it("prints for the example config exactly the plan docs/exporter.md shows, without its TLS file", async () => {
+    // The example names /etc/floorsense/ca.pem, which exists on the edge box, not here.
+    const result = await runCli(["exporter", "plan", "--config", "exporter/edge.example.yaml"], {
+      env: { FLOORSENSE_MQTT_URL: "" },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines[0]).toBe("bus rs485-1 (rtu /dev/ttyUSB0, 9600 baud 8N1)");
+    expect(lines).toContain(
+      "  device main-incomer: profile sdm630, unit 1, 68 values, max 80 registers per request, max gap 30",
+    );
+    expect(lines).toContain(
+      "  device compressor: profile sdm630, unit 2, 68 values, max 50 registers per request, max gap 30",
+    );
+    expect(lines).toContain("  bus busy 1269.2 ms per round of all devices");
+    expect(lines).toContain("bus plc (tcp 192.168.10.20:502)");
+    expect(lines).toContain("    per cycle: 3 requests, 36 bytes out, 128 bytes back (Modbus TCP frames)");
+    // And the whole output is the block the documentation shows under "for the config above".
+    const doc = readFileSync(join(REPO_ROOT, "docs/exporter.md"), "utf8");
+    const block = /`floorsense exporter plan` for the\sconfig above:\n\n```\n([\s\S]*?)```/.exec(doc);
+    expect(block?.[1]).toBe(result.stdout);
+  });
+
+  it("lists only a subcommand's own options in its --help", async () => {
+    const service = ["--web.listen-address", "--mqtt.url", "--queue.dir", "--log.level"];
+    const main = await runCli(["exporter", "--help"]);
+    for (const flag of service) expect(main.stdout).toContain(flag);
+    for (const sub of ["profiles", "plan", "simulate"]) {
+      const help = await runCli(["exporter", sub, "--help"]);
+      expect(help.code).toBe(0);
+      for (const flag of service) expect(help.stdout).not.toContain(flag);
+    }
+    const plan = await runCli(["exporter", "plan", "--help"]);
+    expect(plan.stdout).toMatch(/--config +Edge config file \(edge\.yaml\) +\[string\] \[required\]\n/);
+    const refused = await runCli(["exporter", "plan", "--config", config, "--mqtt.url", "mqtt://x:1"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/\nUnknown argument: mqtt\.url\n$/);
   });
 
   it("exits 2 with file, line, path and value on a bad config", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -138,6 +138,11 @@ describe("config errors name the file, line, path and value", () => {
     ).toBe(
       'edge.yaml:14: buses[0].devices[0].labels.machine: label machine comes from the topic, it cannot be set here, got "machine"',
     );
+    expect(
+      errorOf(base.replace("poll_interval: 10s", 'poll_interval: 10s\n        labels: { code: "A-17" }')),
+    ).toBe(
+      'edge.yaml:14: buses[0].devices[0].labels.code: label code is set by floorsense_device_read_errors_total, got "code"',
+    );
   });
 
   it("a device limit below a value's width and a plan over the profile's max_requests", () => {
@@ -176,7 +181,61 @@ describe("config errors name the file, line, path and value", () => {
       "url: mqtts://127.0.0.1:8883\n  tls: { ca: certs/ca.pem }",
     );
     expect(errorOf(text)).toBe(
-      `edge.yaml:4: mqtt.tls.ca: file not found (${join(dir, "certs/ca.pem")}), got "certs/ca.pem"`,
+      `edge.yaml:4: mqtt.tls.ca: file not found: ${join(dir, "certs/ca.pem")}, got "certs/ca.pem"`,
+    );
+    const absolute = base.replace(
+      "url: mqtt://127.0.0.1:1883",
+      "url: mqtts://127.0.0.1:8883\n  tls: { ca: /etc/floorsense-nowhere/ca.pem }",
+    );
+    expect(errorOf(absolute)).toBe(
+      'edge.yaml:4: mqtt.tls.ca: file not found, got "/etc/floorsense-nowhere/ca.pem"',
+    );
+    // Planning reads the config only: the edge box's TLS files need not be on this computer.
+    const config = loadExporterConfig(write(absolute), [], {}, { requireFiles: false });
+    expect(config.mqtt.tls?.ca).toBe("/etc/floorsense-nowhere/ca.pem");
+  });
+
+  it("a device limit above the profile's maximum registers per request", () => {
+    expect(
+      errorOf(
+        base.replace("poll_interval: 10s", "poll_interval: 10s\n        max_registers_per_request: 100"),
+      ),
+    ).toBe(
+      "edge.yaml:14: buses[0].devices[0].max_registers_per_request: above the maximum of profile sdm630 (80 registers per request), got 100",
+    );
+    const file = write(
+      base.replace("poll_interval: 10s", "poll_interval: 10s\n        max_registers_per_request: 80"),
+    );
+    expect(loadExporterConfig(file, [], {}).buses[0]!.resolved[0]!.limits.maxRegisters).toBe(80);
+  });
+
+  it("two buses on one serial device, and on one TCP endpoint", () => {
+    const secondRtu = `${base.replace("queue:\n  dir: ./queue\n", "")}  - name: rs485-2
+    type: rtu
+    device: /dev/ttyUSB0
+    devices:
+      - { name: other, unit_id: 1, profile: sdm120 }
+queue:
+  dir: ./queue
+`;
+    expect(errorOf(secondRtu)).toBe(
+      'edge.yaml:16: buses[1].device: serial device already polled by buses[0] (rs485-1); put these devices on that bus, got "/dev/ttyUSB0"',
+    );
+    // A by-id link and the node it points to are one adapter.
+    const adapter = join(dir, "ttyUSB7");
+    writeFileSync(adapter, "");
+    symlinkSync(adapter, join(dir, "usb-FTDI-if00-port0"));
+    const linked = secondRtu
+      .replace("device: /dev/ttyUSB0", `device: ${adapter}`)
+      .replace("device: /dev/ttyUSB0", `device: ${join(dir, "usb-FTDI-if00-port0")}`);
+    expect(errorOf(linked)).toBe(
+      `edge.yaml:16: buses[1].device: serial device already polled by buses[0] (rs485-1); put these devices on that bus, got "${join(dir, "usb-FTDI-if00-port0")}"`,
+    );
+    const tcp = (name: string, type: string, host: string, port: number, device: string) =>
+      `  - name: ${name}\n    type: ${type}\n    host: ${host}\n    port: ${port}\n    devices:\n      - { name: ${device}, unit_id: 1, profile: sdm120 }\n`;
+    const twoTcp = `${base.replace("queue:\n  dir: ./queue\n", "")}${tcp("plc-a", "tcp", "192.168.10.20", 502, "a")}${tcp("plc-b", "rtu-over-tcp", "192.168.10.20", 502, "b")}${tcp("plc-c", "tcp", "192.168.10.20", 503, "c")}queue:\n  dir: ./queue\n`;
+    expect(errorOf(twoTcp)).toBe(
+      'edge.yaml:22: buses[2].host: endpoint already polled by buses[1] (plc-a); put these devices on that bus, got "192.168.10.20:502"',
     );
   });
 

@@ -20,7 +20,7 @@ describe("building a cycle's exposition", () => {
         { register: register(sdm630, 0x0000), value: 230.5, timestampMs: 1_700_000_000_100 },
         { register: register(sdm630, 0x0048), value: 18_000_000, timestampMs: 1_700_000_000_200 },
       ],
-      errors: [{ kind: "exception", message: "Modbus exception 4" }],
+      errors: [{ kind: "exception", message: "Modbus exception 4", code: 4 }],
     };
     const totals = emptyErrorTotals();
     const text = serializeOpenMetrics(buildCycle(reading, sdm630, { serial: "42" }, totals));
@@ -42,17 +42,28 @@ describe("building a cycle's exposition", () => {
         "# HELP floorsense_device_read_duration_seconds Time the poll cycle of this device took on the bus.",
         'floorsense_device_read_duration_seconds{serial="42"} 0.25 1700000000',
         "# TYPE floorsense_device_read_errors counter",
-        "# HELP floorsense_device_read_errors Failed reads of this device since the exporter started, by kind.",
-        'floorsense_device_read_errors_total{serial="42",kind="timeout"} 0 1700000000',
-        'floorsense_device_read_errors_total{serial="42",kind="crc"} 0 1700000000',
-        'floorsense_device_read_errors_total{serial="42",kind="exception"} 1 1700000000',
-        'floorsense_device_read_errors_total{serial="42",kind="disconnect"} 0 1700000000',
-        'floorsense_device_read_errors_total{serial="42",kind="other"} 0 1700000000',
+        "# HELP floorsense_device_read_errors Failed reads of this device since the exporter started, by kind and Modbus exception code.",
+        'floorsense_device_read_errors_total{serial="42",kind="timeout",code=""} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="crc",code=""} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="exception",code="1"} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="exception",code="2"} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="exception",code="3"} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="exception",code="4"} 1 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="exception",code="6"} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="disconnect",code=""} 0 1700000000',
+        'floorsense_device_read_errors_total{serial="42",kind="other",code=""} 0 1700000000',
         "# EOF",
         "",
       ].join("\n"),
     );
-    expect(totals).toEqual({ timeout: 0, crc: 0, exception: 1, disconnect: 0, other: 0 });
+    expect(totals.kinds).toEqual({ timeout: 0, crc: 0, disconnect: 0, other: 0 });
+    expect([...totals.exceptions]).toEqual([
+      ["1", 0],
+      ["2", 0],
+      ["3", 0],
+      ["4", 1],
+      ["6", 0],
+    ]);
     expect(() => parseOpenMetrics(text)).not.toThrow();
   });
 
@@ -86,7 +97,47 @@ describe("building a cycle's exposition", () => {
       "floorsense_device_read_duration_seconds",
       "floorsense_device_read_errors",
     ]);
-    expect(totals).toEqual({ timeout: 1, crc: 0, exception: 0, disconnect: 0, other: 2 });
+    expect(totals.kinds).toEqual({ timeout: 1, crc: 0, disconnect: 0, other: 2 });
+  });
+
+  it("counts exceptions by code, adding a series for a code first seen and keeping it", () => {
+    const totals = emptyErrorTotals();
+    const cycle = (errors: DeviceReading["errors"], startedAtMs: number) =>
+      buildCycle(
+        { device: "main", startedAtMs, durationMs: 5, up: true, values: [], errors },
+        sdm630,
+        {},
+        totals,
+      )
+        .find((f) => f.name === "floorsense_device_read_errors")!
+        .samples.map((s) => `${s.labels.kind}/${s.labels.code}=${s.value}`);
+    expect(
+      cycle(
+        [
+          { kind: "exception", message: "Gateway target device failed to respond", code: 11 },
+          { kind: "exception", message: "Illegal data address", code: 2 },
+          { kind: "exception", message: "no code known" },
+          { kind: "crc", message: "CRC error" },
+        ],
+        1_000,
+      ),
+    ).toEqual([
+      "timeout/=0",
+      "crc/=1",
+      "exception/=1",
+      "exception/1=0",
+      "exception/2=1",
+      "exception/3=0",
+      "exception/4=0",
+      "exception/6=0",
+      "exception/11=1",
+      "disconnect/=0",
+      "other/=0",
+    ]);
+    expect(cycle([{ kind: "exception", message: "Illegal data address", code: 2 }], 2_000)).toContain(
+      "exception/2=2",
+    );
+    expect(cycle([], 3_000)).toContain("exception/11=1");
   });
 
   it("publishes strings as info metrics and bits as numbers", () => {

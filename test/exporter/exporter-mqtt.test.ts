@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,12 +26,53 @@ interface Received {
   cycle: number;
   /** The value of that floorsense_device_up sample: 1 when the device answered. */
   up: number;
+  /** Samples in the payload, and the SHA-1 of its bytes. */
+  samples: number;
+  sha1: string;
+  /** When the subscriber got it (ms, this process's clock). */
+  arrivedAtMs: number;
 }
 
 interface Logged {
   device: string;
   seq: number;
   timestamp: number;
+  samples: number;
+  sha1: string;
+}
+
+const cycleKey = (r: Received) => `${r.topic}@${r.cycle}`;
+const loggedKey = (c: Logged) => `${PREFIX}/${c.device}@${c.timestamp}`;
+
+/**
+ * Sample-level accounting: every payload received is a cycle some run logged, byte for byte (same
+ * hash, same number of samples), and every logged cycle was received. `unloggedAllowed` is for runs
+ * killed with SIGKILL: one may die between queueing a cycle and logging it, and that cycle is still
+ * delivered. Returns the samples published, counted once per cycle.
+ */
+function expectEverySample(received: Received[], logged: Logged[], unloggedAllowed = 0): number {
+  const byKey = new Map(logged.map((c) => [loggedKey(c), c]));
+  const unlogged = new Set(received.filter((r) => !byKey.has(cycleKey(r))).map(cycleKey));
+  expect(unlogged.size).toBeLessThanOrEqual(unloggedAllowed);
+  const changed = received
+    .filter((r) => byKey.has(cycleKey(r)))
+    .filter((r) => {
+      const c = byKey.get(cycleKey(r))!;
+      return c.sha1 !== r.sha1 || c.samples !== r.samples;
+    })
+    .map((r) => ({ key: cycleKey(r), samples: r.samples, sha1: r.sha1, logged: byKey.get(cycleKey(r)) }));
+  expect(changed).toEqual([]);
+  const got = new Set(received.map((r) => r.sha1));
+  expect(logged.filter((c) => !got.has(c.sha1))).toEqual([]);
+  const once = new Map(received.filter((r) => byKey.has(cycleKey(r))).map((r) => [cycleKey(r), r.samples]));
+  const samples = [...once.values()].reduce((a, b) => a + b, 0);
+  expect(samples).toBe(logged.reduce((n, c) => n + c.samples, 0));
+  return samples;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Cycles an exporter process wrote to its queue (logged only after the fsync). */
@@ -98,8 +140,18 @@ describe.skipIf(!needs("mosquitto", "mosquitto_passwd", "promtool"))(
       broker = await startMosquitto({ port: brokerPort, persistenceDir: persistence });
     };
 
-    const writeConfig = (name: string, queueDir: string) => {
+    const writeConfig = (
+      name: string,
+      queueDir: string,
+      options: { replayRate?: number; meter1Poll?: string; meter9?: boolean } = {},
+    ) => {
       const file = join(dir, `${name}.yaml`);
+      const meter9 = `      - name: meter-9
+        unit_id: 9
+        profile: sdm120
+        poll_interval: 1s
+        timeout: 100ms
+`;
       writeFileSync(
         file,
         `identity: { tenant: acme, site: plant-1, machine: press-7 }
@@ -117,17 +169,12 @@ buses:
       - name: meter-1
         unit_id: 1
         profile: sdm630
-        poll_interval: 200ms
+        poll_interval: ${options.meter1Poll ?? "200ms"}
         timeout: 500ms
         labels: { line: "7" }
-      - name: meter-9
-        unit_id: 9
-        profile: sdm120
-        poll_interval: 1s
-        timeout: 100ms
-queue:
+${options.meter9 === false ? "" : meter9}queue:
   dir: ${queueDir}
-  replay_rate: 100
+  replay_rate: ${options.replayRate ?? 100}
 web:
   listen_address: 127.0.0.1:0
 log_level: debug
@@ -178,7 +225,8 @@ log_level: debug
           return;
         }
         const text = payload.toString("utf8");
-        const up = parseOpenMetrics(text).find((f) => f.name === "floorsense_device_up")!;
+        const families = parseOpenMetrics(text);
+        const up = families.find((f) => f.name === "floorsense_device_up")!;
         received.push({
           topic,
           payload: text,
@@ -186,6 +234,9 @@ log_level: debug
           retain: packet.retain,
           cycle: up.samples[0]!.timestamp!,
           up: up.samples[0]!.value,
+          samples: families.reduce((n, f) => n + f.samples.length, 0),
+          sha1: createHash("sha1").update(payload).digest("hex"),
+          arrivedAtMs: Date.now(),
         });
       });
       await new Promise<void>((resolve, reject) =>
@@ -294,12 +345,20 @@ log_level: debug
         async () => {
           const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
           const cycles = /^floorsense_exporter_queue_cycles (\d+)$/m.exec(text);
-          return /^floorsense_exporter_mqtt_connected 0$/m.test(text) && cycles && Number(cycles[1]) >= 4
+          const refused = /^floorsense_exporter_mqtt_connect_failures_total\{reason="unreachable"\} [1-9]/m;
+          return /^floorsense_exporter_mqtt_connected 0$/m.test(text) &&
+            cycles &&
+            Number(cycles[1]) >= 4 &&
+            refused.test(text)
             ? text
             : undefined;
         },
         20_000,
-        "mqtt_connected 0 and at least 4 queued cycles during the outage",
+        "mqtt_connected 0, a failed reconnection and at least 4 queued cycles during the outage",
+      );
+      // A broker that is down is not a rejected login.
+      expect(during).toMatch(
+        /^floorsense_exporter_mqtt_connect_failures_total\{reason="not_authorized"\} 0$/m,
       );
       expect(during).toMatch(/^floorsense_exporter_mqtt_connected 0$/m);
       const depth = Number(/^floorsense_exporter_queue_cycles (\d+)$/m.exec(during)![1]);
@@ -326,6 +385,8 @@ log_level: debug
         expect(expected.filter((t) => !distinct.includes(t))).toEqual([]);
         expect(cycles.length - distinct.length).toBeLessThanOrEqual(16);
       }
+      // Every sample published before, during and after the outage arrived, unchanged.
+      expect(expectEverySample(received, logged())).toBeGreaterThan(0);
       const after = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text();
       expect(after).toBeUndefined();
       const replayedLine = exporter
@@ -384,7 +445,106 @@ log_level: debug
         } else byCycle.set(key, r.payload);
       }
       expect(duplicates).toBeLessThanOrEqual(16 * runs.length);
+      // Sample by sample: what the runs logged arrived byte for byte; a killed run may have queued one
+      // cycle it had no time to log.
+      expect(expectEverySample(received, all, runs.length - 1)).toBeGreaterThan(15 * 9);
     }, 120_000);
+    it("replays a backlog no faster than replay_rate", async () => {
+      received.length = 0;
+      // One device, 2 cycles a second, replayed at 5 a second: the backlog drains at 3 a second net.
+      const rate = 5;
+      const spacingMs = 1000 / rate;
+      const exporter = startExporter(
+        writeConfig("paced", join(dir, "queue-paced"), {
+          replayRate: rate,
+          meter1Poll: "500ms",
+          meter9: false,
+        }),
+      );
+      const port = await metricsPort(exporter);
+      await eventually(() => received.length >= 2, 20_000, "cycles before the outage");
+      await broker.stop();
+      await eventually(
+        async () => {
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          const cycles = /^floorsense_exporter_queue_cycles (\d+)$/m.exec(text);
+          return cycles && Number(cycles[1]) >= 15;
+        },
+        30_000,
+        "15 cycles queued during the outage",
+      );
+      const backAtMs = Date.now();
+      await restartBroker();
+      const logged = () => loggedCycles(exporter);
+      await allDelivered(received, logged, [exporter], 30_000);
+      expect(await exporter.stop(10_000)).toBe(0);
+      expectEverySample(received, logged());
+
+      // The backlog: cycles read before the broker came back, arriving after it did, in arrival order.
+      const firstArrival = new Map<string, number>();
+      for (const r of received)
+        if (!firstArrival.has(cycleKey(r))) firstArrival.set(cycleKey(r), r.arrivedAtMs);
+      const backlog = received
+        .filter((r) => r.cycle * 1000 < backAtMs && firstArrival.get(cycleKey(r)) === r.arrivedAtMs)
+        .filter((r) => r.arrivedAtMs >= backAtMs)
+        .map((r) => r.arrivedAtMs)
+        .sort((a, b) => a - b);
+      expect(backlog.length).toBeGreaterThanOrEqual(15);
+      const gaps = backlog.slice(1).map((t, i) => t - backlog[i]!);
+      // Sent at most one every 200 ms. Arrival times carry the subscriber's own delays (one
+      // reconnecting after the broker restart gets the first cycles in a burst), so the median gap
+      // and the whole span are checked, with 25% slack; unpaced, the backlog would arrive within
+      // a few tens of milliseconds.
+      expect(median(gaps)).toBeGreaterThanOrEqual(0.75 * spacingMs);
+      expect(backlog.at(-1)! - backlog[0]!).toBeGreaterThanOrEqual(0.75 * spacingMs * (backlog.length - 1));
+    }, 120_000);
+
+    it("publishes a retained online at connect and offline as its last will when killed", async () => {
+      received.length = 0;
+      const exporter = startExporter(writeConfig("will", join(dir, "queue-will")));
+      // A cycle from this exporter arrived, so its `online`, published before any cycle, is retained.
+      await eventually(() => received.length >= 1, 20_000, "a cycle from the exporter");
+      const watch = async (clientId: string) => {
+        const seen: string[] = [];
+        const client = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, {
+          clientId,
+          clean: true,
+          protocolVersion: 5,
+          reconnectPeriod: 0,
+        });
+        client.on("message", (_topic, payload, packet) =>
+          seen.push(`${payload.toString()}${packet.retain ? " (retained)" : ""}`),
+        );
+        await new Promise<void>((resolve, reject) => {
+          client.once("error", reject);
+          client.once("connect", () =>
+            client.subscribe(`${PREFIX}/status`, { qos: 1 }, (error) => (error ? reject(error) : resolve())),
+          );
+        });
+        return { seen, client };
+      };
+      const late = await watch("floorsense-test-status-late");
+      try {
+        await eventually(() => late.seen.length >= 1, 10_000, "the retained status");
+        expect(late.seen).toEqual(["online (retained)"]);
+
+        exporter.child.kill("SIGKILL");
+        await exporter.exited;
+        // No clean disconnect: only the broker, through the will, can say the exporter is gone.
+        await eventually(() => late.seen.length >= 2, 10_000, `the last will, got ${late.seen}`);
+        expect(late.seen).toEqual(["online (retained)", "offline"]);
+        const next = await watch("floorsense-test-status-next");
+        try {
+          await eventually(() => next.seen.length >= 1, 10_000, "the retained will");
+          expect(next.seen).toEqual(["offline (retained)"]);
+        } finally {
+          next.client.end(true);
+        }
+      } finally {
+        late.client.end(true);
+      }
+    }, 60_000);
+
     it("says once that the broker rejected the credentials and keeps the cycles", async () => {
       const secrets = mkdtempSync(join(tmpdir(), "floorsense-mosquitto-auth-"));
       chmodSync(secrets, 0o755);
@@ -436,6 +596,13 @@ log_level: debug
         expect(Number(/^floorsense_exporter_queue_cycles (\d+)$/m.exec(metrics)![1])).toBeGreaterThanOrEqual(
           5,
         );
+        // Each refused attempt is counted, where the log says it once: at least once per log line.
+        const notAuthorized = Number(
+          /^floorsense_exporter_mqtt_connect_failures_total\{reason="not_authorized"\} (\d+)$/m.exec(
+            metrics,
+          )![1],
+        );
+        expect(notAuthorized).toBeGreaterThanOrEqual(Math.max(1, rejections.length));
         expect(await exporter.stop(10_000)).toBe(0);
       } finally {
         await locked.stop();

@@ -125,6 +125,21 @@ describe("Modbus TCP against the simulator", () => {
     expect(device.requests.length).toBe(learned);
   });
 
+  it("reports the exception code a device answers with", async () => {
+    const busyPort = await freePort();
+    simulators.push(
+      await startSimulator(
+        { profile: sdm630, seed: 42, unitId: 1, faultRate: 1 },
+        { host: "127.0.0.1", port: busyPort },
+      ),
+    );
+    const reading = await reader(transport(busyPort), 1).read();
+    expect(reading.values).toEqual([]);
+    expect(reading.up).toBe(true);
+    expect(reading.errors.length).toBe(4);
+    expect(reading.errors.map((e) => [e.kind, e.code])).toEqual(Array(4).fill(["exception", 6]));
+  });
+
   it("keeps polling a live device when another one on the bus never answers", async () => {
     const t = transport(port);
     const readings: DeviceReading[] = [];

@@ -46,6 +46,39 @@ describe("choosePromotion", () => {
     });
   });
 
+  it("does not serve a blend that gives the LSTM weight 0 everywhere: the best baseline is served as such", () => {
+    const reports = [
+      report("naive", 0.9),
+      report("seasonal_naive_1d", 0.8),
+      report("lstm", 0.95),
+      // A per-series mix of baselines can beat every single baseline, but it is not the LSTM.
+      report("lstm_blend", 0.7),
+    ];
+    const baselinesOnly = {
+      perSeries: {
+        '{machine="a"}': { baseline: "naive", weight: 0 },
+        '{machine="b"}': { baseline: "seasonal_naive_1d", weight: 0 },
+      },
+      pooled: { baseline: "seasonal_naive_1d", weight: 0 },
+    };
+    expect(choosePromotion(reports, "lstm_blend", baselinesOnly)).toEqual({
+      served: "seasonal_naive_1d",
+      bestBaseline: "seasonal_naive_1d",
+      reason: "lstm_blend gives the LSTM weight 0 for every series; best baseline seasonal_naive_1d 0.8000",
+    });
+    // One series (or the pooled choice new series get) with an LSTM share keeps it a candidate.
+    for (const withLstm of [
+      { ...baselinesOnly, pooled: { baseline: "naive", weight: 0.1 } },
+      { ...baselinesOnly, perSeries: { '{machine="a"}': { baseline: "naive", weight: 0.3 } } },
+    ]) {
+      expect(choosePromotion(reports, "lstm_blend", withLstm)).toEqual({
+        served: "lstm_blend",
+        bestBaseline: "seasonal_naive_1d",
+        reason: "lstm_blend MASE 0.7000 < seasonal_naive_1d 0.8000",
+      });
+    }
+  });
+
   it("ignores models that could not be evaluated", () => {
     expect(
       choosePromotion([

@@ -28,6 +28,11 @@ export interface StackOptions {
   webhookUrl?: string;
   remoteWriteUrl?: string;
   extraPredictorTargets?: StackLayout["extraPredictorTargets"];
+  exporterLogLevel?: StackLayout["exporterLogLevel"];
+  exporterQueueMaxAge?: StackLayout["exporterQueueMaxAge"];
+  bridgeMaxSeriesPerDevice?: StackLayout["bridgeMaxSeriesPerDevice"];
+  /** Share of simulated reads answered "busy"; unset keeps the simulator's default. */
+  simulatorFaultRate?: number;
   /** Absolute paths of the programs from the distribution, found by the caller. */
   binaries: { prometheus: string; alertmanager?: string; mosquitto?: string };
   write: (line: string) => void;
@@ -76,6 +81,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     webhookUrl: options.webhookUrl,
     remoteWriteUrl: options.remoteWriteUrl,
     extraPredictorTargets: options.extraPredictorTargets,
+    exporterLogLevel: options.exporterLogLevel,
+    exporterQueueMaxAge: options.exporterQueueMaxAge,
+    bridgeMaxSeriesPerDevice: options.bridgeMaxSeriesPerDevice,
   };
   const file = (name: string, content: string) => {
     const path = join(dataDir, name);
@@ -137,6 +145,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         "--profile=sdm630",
         `--listen=127.0.0.1:${ports.simulators[i]}`,
         `--seed=${m.seed}`,
+        ...(options.simulatorFaultRate === undefined ? [] : [`--fault-rate=${options.simulatorFaultRate}`]),
       ]),
       ready: portOpen(ports.simulators[i]!),
     });

@@ -293,7 +293,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
 
   it("adds a temperature target with the configured horizons when a profile measures temperature", async () => {
     tenantAdd(setup(), "acme");
-    const result = await cli(
+    const addOven = [
       "machine",
       "add",
       "--tenant",
@@ -308,7 +308,8 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
       "30m",
       "--horizon",
       "2h",
-    );
+    ];
+    const result = await cli(...addOven);
     expect(result.code).toBe(0);
     expect(readFileSync(gen("predictor", "acme-p-oven.yaml"), "utf8")).toContain(
       [
@@ -338,22 +339,7 @@ describe("floorsense machine add", { timeout: 120_000 }, () => {
       'Temperature with forecast band D: floorsense_forecast_upper{tenant="acme", site="p", machine="oven", target=~"(.*[-_])?temperature", horizon="$horizon"}',
     ]);
     // Re-running builds the same dashboard: the temperature panel is part of the description.
-    const again = await cli(
-      "machine",
-      "add",
-      "--tenant",
-      "acme",
-      "--site",
-      "p",
-      "--machine",
-      "oven",
-      "--device",
-      "plc=generic@tcp:10.0.0.9:502:1",
-      "--horizon",
-      "30m",
-      "--horizon",
-      "2h",
-    );
+    const again = await cli(...addOven);
     expect(again).toEqual({ code: 0, stdout: "no changes\n", stderr: "" });
   });
 
